@@ -1,0 +1,911 @@
+// Package httpwire speaks HTTP/1.x on the wire for reloadproxy: it parses
+// request and response heads in place, frames bodies, forwards them byte for
+// byte, tunnels upgrades and runs the per-connection proxy loop.
+//
+// Parsing is strict (RFC 9112): anything a downstream parser could read
+// differently from us — bare CR or LF, obs-fold, whitespace before a colon,
+// conflicting framing — is rejected rather than repaired, so the proxy can
+// never be used to smuggle a second request past the backend.
+package httpwire
+
+import (
+	"bytes"
+	"errors"
+)
+
+// Limits on what a peer may send before the head is complete.
+const (
+	MaxRequestLine = 8 << 10  // longer → 414
+	MaxHeadBytes   = 64 << 10 // longer → 431
+	MaxFields      = 100      // more → 431
+)
+
+// Field is one header field. Name and Value are slices into the buffer the
+// head was parsed from: they stay valid until that buffer is reused. Value
+// has its leading and trailing whitespace removed (RFC 9112 §5.1).
+type Field struct {
+	Name, Value []byte
+}
+
+// Error is a protocol error. Status is the HTTP status the proxy answers with
+// when the error is in a request; a backend's malformed response is always
+// answered with 502.
+type Error struct {
+	Status int
+	Reason string
+}
+
+func (e *Error) Error() string { return "httpwire: " + e.Reason }
+
+// ErrNeedMore means the buffer holds a valid prefix of a head but not its
+// end: read more and parse again from the start.
+var ErrNeedMore = errors.New("httpwire: incomplete head")
+
+// Errors returned by the parsers. They are preallocated so that rejecting a
+// request allocates nothing; compare them with errors.Is or read Status
+// through errors.As.
+var (
+	ErrBareCR            = &Error{400, "bare CR in head"}
+	ErrBareLF            = &Error{400, "bare LF in head"}
+	ErrObsFold           = &Error{400, "obsolete line folding"}
+	ErrSpaceBeforeColon  = &Error{400, "whitespace between field name and colon"}
+	ErrFieldName         = &Error{400, "invalid field name"}
+	ErrFieldValue        = &Error{400, "invalid character in field value"}
+	ErrMethod            = &Error{400, "invalid method"}
+	ErrTarget            = &Error{400, "invalid request target"}
+	ErrRequestLine       = &Error{400, "malformed request line"}
+	ErrVersion           = &Error{400, "malformed HTTP version"}
+	ErrStatusLine        = &Error{400, "malformed status line"}
+	ErrContentLength     = &Error{400, "invalid Content-Length"}
+	ErrDuplicateLength   = &Error{400, "more than one Content-Length"}
+	ErrLengthAndEncoding = &Error{400, "both Content-Length and Transfer-Encoding"}
+	ErrChunkedNotFinal   = &Error{400, "Transfer-Encoding does not end in chunked"}
+	ErrEncodingHTTP10    = &Error{400, "Transfer-Encoding in an HTTP/1.0 message"}
+	ErrBadEncoding       = &Error{400, "malformed Transfer-Encoding"}
+	ErrMissingHost       = &Error{400, "missing Host"}
+	ErrDuplicateHost     = &Error{400, "more than one Host"}
+	ErrHost              = &Error{400, "invalid Host"}
+	ErrURITooLong        = &Error{414, "request line too long"}
+	ErrHeadTooLarge      = &Error{431, "head too large"}
+	ErrTooManyFields     = &Error{431, "too many header fields"}
+	ErrUnknownEncoding   = &Error{501, "unknown transfer coding"}
+	ErrConnect           = &Error{501, "CONNECT is not supported by a reverse proxy"}
+	ErrHTTPVersion       = &Error{505, "HTTP version not supported"}
+)
+
+// RequestHead is a parsed request head. Its zero value is ready to use;
+// reusing one across requests reuses its Fields storage. Every []byte points
+// into the parsed buffer.
+type RequestHead struct {
+	Method []byte
+	Target []byte
+	Minor  int // the x of HTTP/1.x: 0 or 1
+	Fields []Field
+
+	// Framing, derived from the fields (RFC 9112 §6).
+	ContentLength int64 // -1 when absent
+	Chunked       bool  // Transfer-Encoding ends in chunked
+	Host          []byte
+	KeepAlive     bool // the client allows another request on this connection
+	Upgrade       bool // Connection: upgrade with an Upgrade field
+	Expect100     bool // Expect: 100-continue
+
+	// ConnectionOptions are the tokens of Connection other than close,
+	// keep-alive and upgrade: fields with those names are hop-by-hop.
+	ConnectionOptions [][]byte
+}
+
+// HasBody reports whether a body follows the head.
+func (h *RequestHead) HasBody() bool { return h.Chunked || h.ContentLength > 0 }
+
+// IsHead reports whether the method is HEAD, whose response has no body.
+func (h *RequestHead) IsHead() bool { return string(h.Method) == "HEAD" }
+
+// Idempotent reports whether the method may be sent again after the
+// connection died (RFC 9110 §9.2.2).
+func (h *RequestHead) Idempotent() bool {
+	switch string(h.Method) {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
+}
+
+// Field returns the value of the first field named name (compared
+// case-insensitively), or nil.
+func (h *RequestHead) Field(name string) []byte { return lookup(h.Fields, name) }
+
+func (h *RequestHead) reset() {
+	*h = RequestHead{Fields: h.Fields[:0], ConnectionOptions: h.ConnectionOptions[:0], ContentLength: -1}
+}
+
+// Parse parses the request head at the start of buf and returns its length
+// including the final empty line. It returns ErrNeedMore if buf holds a
+// valid but incomplete head, or an *Error.
+func (h *RequestHead) Parse(buf []byte) (n int, err error) {
+	h.reset()
+	i, err := h.parseRequestLine(buf)
+	if err != nil {
+		return 0, err
+	}
+	h.Fields, n, err = parseFields(buf, i, h.Fields)
+	if err == ErrNeedMore && len(buf) >= MaxHeadBytes {
+		return 0, ErrHeadTooLarge
+	}
+	if err != nil {
+		return 0, err
+	}
+	if n > MaxHeadBytes {
+		return 0, ErrHeadTooLarge
+	}
+	return n, h.interpret()
+}
+
+// parseRequestLine parses method SP request-target SP HTTP-version CRLF
+// (RFC 9112 §3) and returns the offset of the first field line.
+func (h *RequestHead) parseRequestLine(b []byte) (int, error) {
+	// A server SHOULD ignore at least one empty line before the
+	// request-line (RFC 9112 §2.2); one CRLF is what clients send after a
+	// POST body, so skip exactly that much.
+	i := 0
+	if len(b) >= 2 && b[0] == '\r' && b[1] == '\n' {
+		i = 2
+	} else if len(b) == 1 && b[0] == '\r' {
+		return 0, ErrNeedMore
+	}
+	end := bytes.IndexByte(b[i:], '\n')
+	if end < 0 {
+		if len(b)-i > MaxRequestLine {
+			return 0, ErrURITooLong
+		}
+		end = len(b) - i // validate what is there, to reject early
+	} else if end > MaxRequestLine {
+		return 0, ErrURITooLong
+	}
+	line := b[i : i+end]
+	complete := i+end < len(b)
+
+	j := 0
+	for j < len(line) && tokenTable[line[j]] {
+		j++
+	}
+	if j == len(line) {
+		if complete {
+			return 0, ErrRequestLine
+		}
+		return 0, ErrNeedMore
+	}
+	if j == 0 {
+		if line[0] == '\r' && complete {
+			return 0, ErrRequestLine
+		}
+		return 0, ErrMethod
+	}
+	if line[j] != ' ' {
+		return 0, ErrMethod
+	}
+	h.Method = line[:j]
+	j++
+	t := j
+	for j < len(line) && targetTable[line[j]] {
+		j++
+	}
+	if j == len(line) {
+		if complete {
+			return 0, ErrRequestLine
+		}
+		return 0, ErrNeedMore
+	}
+	if line[j] != ' ' || j == t {
+		return 0, ErrTarget
+	}
+	h.Target = line[t:j]
+	j++
+	v := line[j:]
+	if !complete {
+		if !versionPrefix(v) {
+			return 0, ErrVersion
+		}
+		return 0, ErrNeedMore
+	}
+	if len(v) == 0 || v[len(v)-1] != '\r' {
+		return 0, ErrBareLF
+	}
+	minor, err := parseVersion(v[:len(v)-1])
+	if err != nil {
+		return 0, err
+	}
+	h.Minor = minor
+	if string(h.Method) == "CONNECT" {
+		return 0, ErrConnect
+	}
+	if err := checkTarget(h.Target, h.Method); err != nil {
+		return 0, err
+	}
+	return i + end + 1, nil
+}
+
+// parseVersion parses HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3)
+// and returns the minor version. Only HTTP/1.0 and HTTP/1.1 are served.
+func parseVersion(v []byte) (int, error) {
+	if len(v) != len("HTTP/1.1") || string(v[:5]) != "HTTP/" || !isDigit(v[5]) || v[6] != '.' || !isDigit(v[7]) {
+		return 0, ErrVersion
+	}
+	if v[5] != '1' || v[7] > '1' {
+		return 0, ErrHTTPVersion
+	}
+	return int(v[7] - '0'), nil
+}
+
+// versionPrefix reports whether v can still become "HTTP/d.d" CR.
+func versionPrefix(v []byte) bool {
+	const pattern = "HTTP/0.0\r"
+	if len(v) > len(pattern) {
+		return false
+	}
+	for k, c := range v {
+		switch p := pattern[k]; p {
+		case '0':
+			if !isDigit(c) {
+				return false
+			}
+		default:
+			if c != p {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkTarget accepts the request-target forms a reverse proxy serves
+// (RFC 9112 §3.2): origin-form, absolute-form with an http(s) scheme, and
+// asterisk-form for OPTIONS.
+func checkTarget(t, method []byte) error {
+	switch {
+	case t[0] == '/':
+		return nil
+	case len(t) == 1 && t[0] == '*':
+		if string(method) == "OPTIONS" {
+			return nil
+		}
+	case hasPrefixFold(t, "http://") || hasPrefixFold(t, "https://"):
+		return nil
+	}
+	return ErrTarget
+}
+
+// parseFields parses field lines from b[i:] up to and including the empty
+// line that ends the head (RFC 9112 §5), appending to fields. It returns the
+// offset just past the empty line.
+func parseFields(b []byte, i int, fields []Field) ([]Field, int, error) {
+	for {
+		if i >= len(b) {
+			return fields, 0, ErrNeedMore
+		}
+		switch b[i] {
+		case '\r':
+			if i+1 >= len(b) {
+				return fields, 0, ErrNeedMore
+			}
+			if b[i+1] != '\n' {
+				return fields, 0, ErrBareCR
+			}
+			return fields, i + 2, nil
+		case '\n':
+			return fields, 0, ErrBareLF
+		case ' ', '\t':
+			// A line starting with whitespace continues the previous one
+			// (obs-fold, RFC 9112 §5.2), or, before the first field, is
+			// the whitespace §2.2 says to reject.
+			return fields, 0, ErrObsFold
+		}
+		start := i
+		for i < len(b) && tokenTable[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return fields, 0, ErrNeedMore
+		}
+		if b[i] != ':' {
+			if b[i] == ' ' || b[i] == '\t' {
+				return fields, 0, ErrSpaceBeforeColon // RFC 9112 §5.1
+			}
+			if b[i] == '\r' || b[i] == '\n' {
+				return fields, 0, ErrFieldName // a line without a colon
+			}
+			return fields, 0, ErrFieldName
+		}
+		if i == start {
+			return fields, 0, ErrFieldName
+		}
+		name := b[start:i]
+		i++
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+			i++
+		}
+		vstart, vend := i, i
+		for ; i < len(b); i++ {
+			c := b[i]
+			if !valueTable[c] {
+				break
+			}
+			if c != ' ' && c != '\t' {
+				vend = i + 1
+			}
+		}
+		if i >= len(b) {
+			return fields, 0, ErrNeedMore
+		}
+		switch b[i] {
+		case '\r':
+		case '\n':
+			return fields, 0, ErrBareLF
+		default:
+			return fields, 0, ErrFieldValue
+		}
+		if i+1 >= len(b) {
+			return fields, 0, ErrNeedMore
+		}
+		if b[i+1] != '\n' {
+			return fields, 0, ErrBareCR
+		}
+		i += 2
+		if len(fields) == MaxFields {
+			return fields, 0, ErrTooManyFields
+		}
+		fields = append(fields, Field{Name: name, Value: b[vstart:vend]})
+	}
+}
+
+// interpret derives the framing and connection semantics from the fields.
+func (h *RequestHead) interpret() error {
+	var hosts, lengths int
+	var sawEncoding, sawUpgradeField bool
+	var connUpgrade bool
+	connClose, connKeepAlive := false, false
+	for _, f := range h.Fields {
+		switch fieldKind(f.Name) {
+		case kindContentLength:
+			lengths++
+			if lengths > 1 {
+				return ErrDuplicateLength // RFC 9112 §6.3 item 5
+			}
+			n, ok := parseLength(f.Value)
+			if !ok {
+				return ErrContentLength
+			}
+			h.ContentLength = n
+		case kindTransferEncoding:
+			sawEncoding = true
+			if err := h.addEncoding(f.Value); err != nil {
+				return err
+			}
+		case kindHost:
+			hosts++
+			if hosts > 1 {
+				return ErrDuplicateHost // RFC 9112 §3.2
+			}
+			if !validHost(f.Value) {
+				return ErrHost
+			}
+			h.Host = f.Value
+		case kindConnection:
+			var bad bool
+			forEachToken(f.Value, func(tok []byte) {
+				switch {
+				case equalFold(tok, "close"):
+					connClose = true
+				case equalFold(tok, "keep-alive"):
+					connKeepAlive = true
+				case equalFold(tok, "upgrade"):
+					connUpgrade = true
+				default:
+					if !isToken(tok) {
+						bad = true
+					}
+					h.ConnectionOptions = append(h.ConnectionOptions, tok)
+				}
+			})
+			if bad {
+				return ErrFieldValue
+			}
+		case kindUpgrade:
+			sawUpgradeField = true
+		case kindExpect:
+			if equalFold(f.Value, "100-continue") {
+				h.Expect100 = true
+			}
+		}
+	}
+	if sawEncoding {
+		if h.Minor == 0 {
+			return ErrEncodingHTTP10 // RFC 9112 §6.1
+		}
+		if lengths > 0 {
+			return ErrLengthAndEncoding // RFC 9112 §6.1, §6.3 item 3
+		}
+		if !h.Chunked {
+			return ErrChunkedNotFinal // RFC 9112 §6.3 item 4
+		}
+	}
+	if h.Minor == 1 && hosts == 0 {
+		return ErrMissingHost // RFC 9112 §3.2
+	}
+	if h.Minor == 1 {
+		h.KeepAlive = !connClose
+	} else {
+		h.KeepAlive = connKeepAlive && !connClose
+	}
+	h.Upgrade = connUpgrade && sawUpgradeField
+	return nil
+}
+
+// addEncoding reads one Transfer-Encoding field value (a list of codings,
+// RFC 9112 §6.1) and records whether chunked is the final coding.
+func (h *RequestHead) addEncoding(v []byte) error {
+	chunked, err := scanEncodings(v, h.Chunked)
+	h.Chunked = chunked
+	return err
+}
+
+// scanEncodings checks the codings of one Transfer-Encoding value. wasChunked
+// is whether an earlier value ended in chunked; it returns whether this one
+// does. Chunked must be last and appear once (RFC 9112 §7).
+func scanEncodings(v []byte, wasChunked bool) (chunked bool, err error) {
+	chunked = wasChunked
+	seen := false
+	forEachToken(v, func(tok []byte) {
+		if err != nil {
+			return
+		}
+		seen = true
+		// A coding may carry parameters; chunked never does.
+		name := tok
+		if k := bytes.IndexByte(tok, ';'); k >= 0 {
+			name = trimOWS(tok[:k])
+		}
+		if !isToken(name) {
+			err = ErrBadEncoding
+			return
+		}
+		if chunked {
+			// Something follows chunked, or chunked came twice.
+			if equalFold(name, "chunked") {
+				err = ErrBadEncoding
+			} else {
+				err = ErrChunkedNotFinal
+			}
+			chunked = false
+			return
+		}
+		switch {
+		case equalFold(name, "chunked"):
+			if len(name) != len(tok) {
+				err = ErrBadEncoding
+				return
+			}
+			chunked = true
+		case equalFold(name, "gzip"), equalFold(name, "x-gzip"), equalFold(name, "deflate"),
+			equalFold(name, "compress"), equalFold(name, "x-compress"), equalFold(name, "identity"):
+		default:
+			err = ErrUnknownEncoding
+		}
+	})
+	if err == nil && !seen {
+		err = ErrBadEncoding
+	}
+	return chunked, err
+}
+
+// ResponseHead is a parsed response head; like RequestHead, its slices
+// point into the parsed buffer and its zero value is ready to use.
+type ResponseHead struct {
+	Minor  int
+	Status int
+	Reason []byte
+	Fields []Field
+
+	ContentLength int64 // -1 when absent
+	Chunked       bool
+	Close         bool // the backend will close the connection after this response
+	Upgrade       bool // Upgrade field present (meaningful with 101)
+
+	ConnectionOptions [][]byte
+}
+
+// Field returns the value of the first field named name, or nil.
+func (h *ResponseHead) Field(name string) []byte { return lookup(h.Fields, name) }
+
+// Framing says how a response body is delimited (RFC 9112 §6.3).
+type Framing uint8
+
+const (
+	NoBody Framing = iota
+	LengthBody
+	ChunkedBody
+	CloseBody // read until the backend closes
+)
+
+// BodyFraming returns the framing of the response to a request whose method
+// was HEAD (isHead) or not.
+func (h *ResponseHead) BodyFraming(isHead bool) Framing {
+	switch {
+	case isHead, h.Status < 200, h.Status == 204, h.Status == 304:
+		return NoBody
+	case h.Chunked:
+		return ChunkedBody
+	case h.ContentLength == 0:
+		return NoBody
+	case h.ContentLength > 0:
+		return LengthBody
+	}
+	return CloseBody
+}
+
+// Parse parses the response head at the start of buf, like
+// RequestHead.Parse. Errors carry status 400; the proxy answers a client
+// with 502 for any of them.
+func (h *ResponseHead) Parse(buf []byte) (n int, err error) {
+	*h = ResponseHead{Fields: h.Fields[:0], ConnectionOptions: h.ConnectionOptions[:0], ContentLength: -1}
+	i, err := h.parseStatusLine(buf)
+	if err != nil {
+		if err == ErrNeedMore && len(buf) >= MaxHeadBytes {
+			return 0, ErrHeadTooLarge
+		}
+		return 0, err
+	}
+	h.Fields, n, err = parseFields(buf, i, h.Fields)
+	if err == ErrNeedMore && len(buf) >= MaxHeadBytes {
+		return 0, ErrHeadTooLarge
+	}
+	if err != nil {
+		return 0, err
+	}
+	if n > MaxHeadBytes {
+		return 0, ErrHeadTooLarge
+	}
+	return n, h.interpret()
+}
+
+// parseStatusLine parses HTTP-version SP status-code SP [reason-phrase] CRLF
+// (RFC 9112 §4). A missing SP after the code is accepted: servers omit it
+// and it cannot change framing.
+func (h *ResponseHead) parseStatusLine(b []byte) (int, error) {
+	end := bytes.IndexByte(b, '\n')
+	if end < 0 {
+		if len(b) > MaxRequestLine {
+			return 0, ErrStatusLine
+		}
+		if len(b) > 0 && !bytes.HasPrefix(b, []byte("HTTP/")) && !bytes.HasPrefix([]byte("HTTP/"), b) {
+			return 0, ErrStatusLine
+		}
+		return 0, ErrNeedMore
+	}
+	if end == 0 || b[end-1] != '\r' {
+		return 0, ErrBareLF
+	}
+	line := b[:end-1]
+	if len(line) < len("HTTP/1.1 200") || line[8] != ' ' {
+		return 0, ErrStatusLine
+	}
+	minor, err := parseVersion(line[:8])
+	if err != nil {
+		if err == ErrHTTPVersion {
+			return 0, ErrStatusLine
+		}
+		return 0, err
+	}
+	h.Minor = minor
+	if !isDigit(line[9]) || !isDigit(line[10]) || !isDigit(line[11]) || line[9] == '0' {
+		return 0, ErrStatusLine
+	}
+	h.Status = int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')
+	if len(line) > 12 {
+		if line[12] != ' ' {
+			return 0, ErrStatusLine
+		}
+		for _, c := range line[13:] {
+			if !valueTable[c] {
+				return 0, ErrStatusLine
+			}
+		}
+		h.Reason = line[13:]
+	}
+	return end + 1, nil
+}
+
+func (h *ResponseHead) interpret() error {
+	var lengths int
+	var sawEncoding bool
+	connClose, connKeepAlive := false, false
+	for _, f := range h.Fields {
+		switch fieldKind(f.Name) {
+		case kindContentLength:
+			lengths++
+			n, ok := parseLength(f.Value)
+			if !ok || (lengths > 1 && n != h.ContentLength) {
+				return ErrContentLength
+			}
+			h.ContentLength = n
+		case kindTransferEncoding:
+			sawEncoding = true
+			chunked, err := scanEncodings(f.Value, h.Chunked)
+			if err == ErrChunkedNotFinal || err == ErrUnknownEncoding {
+				// A response whose codings do not end in chunked is
+				// delimited by the close of the connection (§6.3 item 4).
+				err, chunked = nil, false
+			}
+			if err != nil {
+				return err
+			}
+			h.Chunked = chunked
+		case kindConnection:
+			forEachToken(f.Value, func(tok []byte) {
+				switch {
+				case equalFold(tok, "close"):
+					connClose = true
+				case equalFold(tok, "keep-alive"):
+					connKeepAlive = true
+				case equalFold(tok, "upgrade"):
+				default:
+					h.ConnectionOptions = append(h.ConnectionOptions, tok)
+				}
+			})
+		case kindUpgrade:
+			h.Upgrade = true
+		}
+	}
+	if sawEncoding {
+		if lengths > 0 {
+			// §6.3 item 3: "ought to be handled as an error".
+			return ErrLengthAndEncoding
+		}
+		if !h.Chunked {
+			h.ContentLength = -1
+		}
+	}
+	if h.Minor == 1 {
+		h.Close = connClose
+	} else {
+		h.Close = connClose || !connKeepAlive
+	}
+	return nil
+}
+
+// parseLength parses Content-Length = 1*DIGIT (RFC 9110 §8.6).
+func parseLength(v []byte) (int64, bool) {
+	if len(v) == 0 || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if !isDigit(c) {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// validHost checks a Host value: uri-host [ ":" port ] (RFC 9110 §7.2),
+// without deciding which host it names.
+func validHost(v []byte) bool {
+	for _, c := range v {
+		if !hostTable[c] {
+			return false
+		}
+	}
+	return true
+}
+
+type kind uint8
+
+const (
+	kindOther kind = iota
+	kindContentLength
+	kindTransferEncoding
+	kindHost
+	kindConnection
+	kindUpgrade
+	kindExpect
+	kindKeepAlive
+	kindProxyConnection
+	kindTE
+	kindForwarded
+	kindXForwardedFor
+	kindXForwardedHost
+	kindXForwardedProto
+	kindContentType
+	kindContentEncoding
+	kindSecFetchDest
+	kindAccept
+	kindAcceptEncoding
+	kindCSP
+)
+
+// fieldKind classifies the field names the proxy acts on; a switch on the
+// length first keeps the common case (a name we do not care about) cheap.
+func fieldKind(name []byte) kind {
+	switch len(name) {
+	case 2:
+		if equalFold(name, "te") {
+			return kindTE
+		}
+	case 4:
+		if equalFold(name, "host") {
+			return kindHost
+		}
+	case 6:
+		if equalFold(name, "expect") {
+			return kindExpect
+		}
+		if equalFold(name, "accept") {
+			return kindAccept
+		}
+	case 7:
+		if equalFold(name, "upgrade") {
+			return kindUpgrade
+		}
+	case 9:
+		if equalFold(name, "forwarded") {
+			return kindForwarded
+		}
+	case 10:
+		if equalFold(name, "connection") {
+			return kindConnection
+		}
+		if equalFold(name, "keep-alive") {
+			return kindKeepAlive
+		}
+	case 12:
+		if equalFold(name, "content-type") {
+			return kindContentType
+		}
+	case 14:
+		if equalFold(name, "content-length") {
+			return kindContentLength
+		}
+		if equalFold(name, "sec-fetch-dest") {
+			return kindSecFetchDest
+		}
+	case 15:
+		if equalFold(name, "x-forwarded-for") {
+			return kindXForwardedFor
+		}
+		if equalFold(name, "accept-encoding") {
+			return kindAcceptEncoding
+		}
+	case 16:
+		if equalFold(name, "proxy-connection") {
+			return kindProxyConnection
+		}
+		if equalFold(name, "x-forwarded-host") {
+			return kindXForwardedHost
+		}
+		if equalFold(name, "content-encoding") {
+			return kindContentEncoding
+		}
+	case 17:
+		if equalFold(name, "transfer-encoding") {
+			return kindTransferEncoding
+		}
+		if equalFold(name, "x-forwarded-proto") {
+			return kindXForwardedProto
+		}
+	case 23:
+		if equalFold(name, "content-security-policy") {
+			return kindCSP
+		}
+	}
+	return kindOther
+}
+
+// forEachToken calls fn for each non-empty element of a comma-separated
+// list (RFC 9110 §5.6.1), trimmed of optional whitespace.
+func forEachToken(v []byte, fn func([]byte)) {
+	for len(v) > 0 {
+		k := bytes.IndexByte(v, ',')
+		var el []byte
+		if k < 0 {
+			el, v = v, nil
+		} else {
+			el, v = v[:k], v[k+1:]
+		}
+		if el = trimOWS(el); len(el) > 0 {
+			fn(el)
+		}
+	}
+}
+
+func lookup(fields []Field, name string) []byte {
+	for _, f := range fields {
+		if equalFold(f.Name, name) {
+			return f.Value
+		}
+	}
+	return nil
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// equalFold compares b with an ASCII string s, ignoring case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if lower(b[i]) != lower(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalFoldBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && equalFold(b[:len(prefix)], prefix)
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !tokenTable[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	// tokenTable: tchar (RFC 9110 §5.6.2).
+	tokenTable [256]bool
+	// valueTable: field-vchar, SP and HTAB (RFC 9110 §5.5), obs-text included.
+	valueTable [256]bool
+	// targetTable: the visible ASCII a request-target may hold (RFC 3986
+	// characters; anything else must be percent-encoded).
+	targetTable [256]bool
+	// hostTable: characters of uri-host and port (RFC 3986 §3.2.2).
+	hostTable [256]bool
+)
+
+func init() {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		alnum := 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || isDigit(b)
+		tokenTable[c] = alnum || bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), b) >= 0
+		valueTable[c] = b == '\t' || b >= 0x20 && b != 0x7f
+		targetTable[c] = b > 0x20 && b < 0x7f
+		hostTable[c] = alnum || bytes.IndexByte([]byte("-._~!$&'()*+,;=:[]%"), b) >= 0
+	}
+}
