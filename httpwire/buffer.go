@@ -15,6 +15,9 @@ const (
 var (
 	smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBufSize); return &b }}
 	largeBufs = sync.Pool{New: func() any { b := make([]byte, largeBufSize); return &b }}
+	// outBufs hold heads being built (with small bodies appended): empty
+	// slices with at least smallBufSize of capacity.
+	outBufs = sync.Pool{New: func() any { b := make([]byte, 0, smallBufSize); return &b }}
 )
 
 // readBuf is a read buffer: bytes b[r:w] are read and not yet consumed. Its
@@ -60,6 +63,7 @@ func (rb *readBuf) consume(n int) {
 // and, when the buffer is full of them, switching to a large buffer. It
 // reports false when no more room can be made.
 func (rb *readBuf) makeRoom() bool {
+	rb.get()
 	if rb.w < len(rb.b) {
 		return true
 	}

@@ -80,9 +80,13 @@ type conn struct {
 	clientIP     []byte // X-Forwarded-For element
 	loopback     bool
 
-	chunks   ChunkedScanner
-	limited  io.LimitedReader
-	bodyDone chan error
+	chunks    ChunkedScanner
+	inject    bool // the response to this request gets the reload tag if it is HTML
+	injector  Injector
+	emitRaw   func([]byte) error // append to c.out (bound once)
+	emitChunk func([]byte) error // append to c.out as one chunk (bound once)
+	limited   io.LimitedReader
+	bodyDone  chan error
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -95,6 +99,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 		}
 	}
 	c.probeBe = c.probeBackend
+	c.emitRaw = c.appendOut
+	c.emitChunk = c.appendOutChunk
 	c.setClientAddr(nc.RemoteAddr())
 	return c
 }
@@ -154,15 +160,17 @@ func (c *conn) releaseBuffers() {
 		c.bin.release()
 	}
 	if c.outp != nil {
-		*c.outp = c.out[:0]
-		smallBufs.Put(c.outp)
+		if cap(c.out) <= maxReplayBody+smallBufSize {
+			*c.outp = c.out[:0]
+			outBufs.Put(c.outp)
+		}
 		c.outp, c.out = nil, nil
 	}
 }
 
 func (c *conn) getOut() {
 	if c.outp == nil {
-		c.outp = smallBufs.Get().(*[]byte)
+		c.outp = outBufs.Get().(*[]byte)
 		c.out = (*c.outp)[:0]
 	}
 }
@@ -285,6 +293,9 @@ func (c *conn) handle() bool {
 	if p := c.srv.LocalPrefix; p != "" && hasPathPrefix(c.req.Target, p) {
 		return c.serveLocal()
 	}
+	if c.srv.Files != nil {
+		return c.serveFile()
+	}
 	return c.proxy()
 }
 
@@ -325,6 +336,7 @@ func (c *conn) proxy() bool {
 	keepAlive := req.KeepAlive && !upgrade
 	idempotent := req.Idempotent()
 	wantsHTML := wantsHTML(req)
+	c.inject = wantsHTML && len(c.srv.Inject) > 0 && !isHead && !upgrade
 
 	// The outgoing head is built now: the request's fields point into
 	// c.in, which streaming the body reuses.
@@ -435,6 +447,7 @@ func (c *conn) connectBackend(route Route) error {
 	if c.be != nil {
 		if c.beGen == route.Generation && c.beAddr == route.Addr && c.backendClean() {
 			c.beFresh = false
+			c.bin.get()
 			return nil
 		}
 		c.dropBackend()
@@ -548,6 +561,9 @@ var errResponseTimeout = errors.New("httpwire: backend did not answer in time")
 // forwardResponse writes the response head and body to the client. It
 // reports false when either side failed mid-response.
 func (c *conn) forwardResponse(framing Framing, keep bool, clientMinor int) bool {
+	if c.inject && framing != NoBody && c.resp.injectable() {
+		return c.forwardInjected(framing, keep, clientMinor)
+	}
 	c.out = c.appendResponseHead(c.out[:0], keep, clientMinor)
 	c.bin.consume(c.respLen)
 	switch framing {

@@ -512,6 +512,8 @@ type ResponseHead struct {
 	Upgrade       bool // Upgrade field present (meaningful with 101)
 
 	ConnectionOptions [][]byte
+
+	lengthDelta int64 // added to Content-Length when the head is written (injection)
 }
 
 // Field returns the value of the first field named name, or nil.

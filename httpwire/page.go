@@ -205,4 +205,3 @@ func (c *conn) handOff() {
 type handedOff struct{ net.Conn }
 
 func (handedOff) Close() error { return nil }
-

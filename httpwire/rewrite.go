@@ -33,6 +33,10 @@ func (c *conn) appendRequestHead(dst []byte) []byte {
 			xfHost = true
 		case kindXForwardedProto:
 			xfProto = true
+		case kindAcceptEncoding:
+			if c.inject {
+				continue // replaced: the page must come back unencoded
+			}
 		case kindContentLength, kindTransferEncoding, kindHost:
 			// Framing fields stay even if Connection names them: dropping
 			// one would let a client change how the backend frames the body.
@@ -45,6 +49,9 @@ func (c *conn) appendRequestHead(dst []byte) []byte {
 	}
 	if req.Upgrade {
 		dst = append(dst, "Connection: Upgrade\r\n"...)
+	}
+	if c.inject {
+		dst = append(dst, "Accept-Encoding: identity\r\n"...)
 	}
 
 	dst = append(dst, "Forwarded: "...)
@@ -97,7 +104,15 @@ func (c *conn) appendResponseHead(dst []byte, keep bool, clientMinor int) []byte
 			if !switching {
 				continue
 			}
-		case kindContentLength, kindTransferEncoding:
+		case kindContentLength:
+			if resp.lengthDelta != 0 {
+				dst = append(dst, f.Name...)
+				dst = append(dst, ": "...)
+				dst = strconv.AppendInt(dst, resp.ContentLength+resp.lengthDelta, 10)
+				dst = append(dst, "\r\n"...)
+				continue
+			}
+		case kindTransferEncoding:
 		default:
 			if namedIn(resp.ConnectionOptions, f.Name) {
 				continue

@@ -37,6 +37,10 @@ type Server struct {
 	// proxy's own HTML error pages. Empty: no injection.
 	Inject []byte
 
+	// Files, when set, answers every request not under LocalPrefix from a
+	// directory instead of a backend (static mode).
+	Files *FileServer
+
 	// HeadTimeout bounds the time from the first byte of a request head to
 	// its end; zero means DefaultHeadTimeout.
 	HeadTimeout time.Duration

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Mode is what reloadproxy does, chosen by the positional arguments.
+type Mode int
+
+const (
+	StaticMode Mode = iota // LISTEN: serve --root with live reload
+	AttachMode             // LISTEN BACKEND: proxy to a server the user runs
+	ProxyMode              // LISTEN BACKEND --exec COMMAND...: run and restart COMMAND
+)
+
+func (m Mode) String() string {
+	return [...]string{"static", "attach", "proxy"}[m]
+}
+
+// Options is the parsed command line.
+type Options struct {
+	Mode    Mode
+	Listen  string // host:port
+	Backend string // host:port; empty in static mode
+	Command []string
+
+	Patterns, Excludes, ReloadOnly []string
+	Watch                          []string
+	Root                           string
+
+	Debounce        time.Duration
+	StopSignal      syscall.Signal
+	StopTimeout     time.Duration
+	ReadyPath       string
+	ReadyTimeout    time.Duration
+	ResponseTimeout time.Duration
+	IdleStop        time.Duration
+	LiveReloadPort  int
+	NoInject        bool
+	NoGitignore     bool
+	Quiet           bool
+
+	Help, Version bool
+}
+
+// errUsage marks command-line mistakes: the message is printed on one line
+// and the exit status is 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// parseArgs parses the arguments after the program name. Everything after
+// the first --exec is the backend's argv, verbatim.
+func parseArgs(args []string, validGlob func(string) error) (*Options, error) {
+	var command []string
+	hasExec := false
+	for i, a := range args {
+		if a == "--exec" {
+			command = args[i+1:]
+			args = args[:i]
+			hasExec = true
+			break
+		}
+		if a == "--" {
+			break
+		}
+	}
+	o := &Options{}
+	fs := newFlagSet(o, io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return nil, usagef("%v", err)
+	}
+	if o.Help || o.Version {
+		return o, nil
+	}
+	var stopSignal string
+	stopSignal, _ = fs.GetString("stop-signal")
+	sig, err := parseSignal(stopSignal)
+	if err != nil {
+		return nil, err
+	}
+	o.StopSignal = sig
+
+	pos := fs.Args()
+	switch len(pos) {
+	case 0:
+		return nil, usagef("missing LISTEN address (a port like 8000, or HOST:PORT)")
+	case 1, 2:
+	default:
+		return nil, usagef("too many arguments: %q (the backend command goes after --exec)", pos[2:])
+	}
+	if o.Listen, err = parseAddr("LISTEN", pos[0], true); err != nil {
+		return nil, err
+	}
+	if len(pos) == 2 {
+		if o.Backend, err = parseAddr("BACKEND", pos[1], false); err != nil {
+			return nil, err
+		}
+		o.Mode = AttachMode
+	}
+	if hasExec {
+		if o.Mode != AttachMode {
+			return nil, usagef("--exec needs a BACKEND address before it: the port your server will listen on")
+		}
+		if len(command) == 0 {
+			return nil, usagef("--exec needs a command to run")
+		}
+		o.Command = command
+		o.Mode = ProxyMode
+	}
+	if o.Mode != StaticMode && fs.Changed("root") {
+		return nil, usagef("--root is for static mode (LISTEN alone); with a BACKEND your server serves the files")
+	}
+	if o.Mode == StaticMode && fs.Changed("idle-stop") {
+		return nil, usagef("--idle-stop needs --exec: there is no server to stop in static mode")
+	}
+	if o.Mode != ProxyMode && fs.Changed("idle-stop") {
+		return nil, usagef("--idle-stop needs --exec: reloadproxy can only stop a server it started")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"debounce", o.Debounce}, {"stop-timeout", o.StopTimeout}, {"ready-timeout", o.ReadyTimeout}, {"response-timeout", o.ResponseTimeout}, {"idle-stop", o.IdleStop}} {
+		if d.v < 0 {
+			return nil, usagef("--%s must not be negative, got %v", d.name, d.v)
+		}
+	}
+	if o.ReadyTimeout == 0 {
+		return nil, usagef("--ready-timeout must be positive")
+	}
+	if !strings.HasPrefix(o.ReadyPath, "/") {
+		return nil, usagef("--ready-path must start with /, got %q", o.ReadyPath)
+	}
+	if o.LiveReloadPort < 0 || o.LiveReloadPort > 65535 {
+		return nil, usagef("--livereload-port must be a port number (0 turns it off), got %d", o.LiveReloadPort)
+	}
+	for _, g := range []struct {
+		flag  string
+		globs []string
+	}{{"--pattern", o.Patterns}, {"--exclude", o.Excludes}, {"--reload-only", o.ReloadOnly}} {
+		for _, p := range g.globs {
+			if err := validGlob(p); err != nil {
+				return nil, usagef("%s %q: %v", g.flag, p, err)
+			}
+		}
+	}
+	if len(o.Watch) == 0 {
+		o.Watch = []string{"."}
+	}
+	return o, nil
+}
+
+func newFlagSet(o *Options, out io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("reloadproxy", pflag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.SortFlags = false
+	fs.SetInterspersed(true)
+	fs.StringArrayVarP(&o.Patterns, "pattern", "p", nil, "only files matching `GLOB` trigger a restart (repeatable; default: any file)")
+	fs.StringArrayVarP(&o.Excludes, "exclude", "x", nil, "files matching `GLOB` never trigger (repeatable; wins over --pattern)")
+	fs.StringArrayVar(&o.ReloadOnly, "reload-only", nil, "files matching `GLOB` refresh the browser without a restart; CSS is swapped in place (repeatable)")
+	fs.StringArrayVarP(&o.Watch, "watch", "w", nil, "`DIR` to watch (repeatable; default: .)")
+	fs.StringVar(&o.Root, "root", ".", "`DIR` to serve in static mode")
+	fs.DurationVar(&o.Debounce, "debounce", 50*time.Millisecond, "quiet time after a change before the server starts again")
+	fs.String("stop-signal", "KILL", "`SIG`nal that stops the server (KILL, TERM, INT, HUP, QUIT, USR1, USR2 or a number)")
+	fs.DurationVar(&o.StopTimeout, "stop-timeout", 5*time.Second, "after this long the server is sent SIGKILL")
+	fs.StringVar(&o.ReadyPath, "ready-path", "/", "`PATH` probed with HEAD to tell that the server is ready")
+	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 60*time.Second, "how long requests wait for the server before a 502 page")
+	fs.DurationVar(&o.ResponseTimeout, "response-timeout", 0, "answer 504 when the server takes longer than this to respond (0: wait forever)")
+	fs.DurationVar(&o.IdleStop, "idle-stop", 0, "stop the server after this long without requests; the next request starts it (0: never)")
+	fs.IntVar(&o.LiveReloadPort, "livereload-port", 35729, "`PORT` of the LiveReload v7 server for the browser extension (0: off)")
+	fs.BoolVar(&o.NoInject, "no-inject", false, "do not add the reload script to HTML pages")
+	fs.BoolVar(&o.NoGitignore, "no-gitignore", false, "watch files that .gitignore lists")
+	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings and errors")
+	fs.BoolVar(&o.Version, "version", false, "print the version and exit")
+	fs.BoolVarP(&o.Help, "help", "h", false, "show this help")
+	return fs
+}
+
+const usageHead = `reloadproxy: a live-reloading HTTP reverse proxy for web development.
+
+Usage:
+  reloadproxy [flags] LISTEN BACKEND --exec COMMAND [ARG...]   run COMMAND, restart it when files change
+  reloadproxy [flags] LISTEN BACKEND                          proxy to a server you run yourself
+  reloadproxy [flags] LISTEN                                  serve --root with live reload
+
+LISTEN and BACKEND are PORT (meaning localhost:PORT), HOST:PORT or [IPv6]:PORT.
+Everything after --exec is the command and its arguments, run without a shell;
+it gets PORT=<backend port> in its environment.
+
+Examples:
+  reloadproxy 8000 8001 --exec python3 manage.py runserver --noreload 8001
+  reloadproxy 8000 8001 -p 'src/**/*' -x 'src/**/test_*' --exec node server.js
+  reloadproxy 0.0.0.0:8000 localhost:3000
+  reloadproxy 8000 --root public
+
+Flags:
+`
+
+func printHelp(w io.Writer) {
+	var o Options
+	fs := newFlagSet(&o, w)
+	io.WriteString(w, usageHead)
+	fs.PrintDefaults()
+}
+
+// parseAddr turns PORT, HOST:PORT or [IPv6]:PORT into host:port. A bare
+// port means localhost. Port 0 is allowed only for LISTEN (any free port).
+func parseAddr(what, s string, listen bool) (string, error) {
+	host, port := "localhost", s
+	if strings.ContainsAny(s, ":[]") {
+		var err error
+		host, port, err = net.SplitHostPort(s)
+		if err != nil && strings.Count(s, ":") > 1 && !strings.HasPrefix(s, "[") {
+			return "", usagef("%s %q: put an IPv6 address in brackets, like [::1]:8000", what, s)
+		}
+		if err != nil {
+			return "", usagef("%s %q: want PORT, HOST:PORT or [IPv6]:PORT", what, s)
+		}
+		if host == "" {
+			host = "localhost"
+		}
+		if strings.Contains(host, ":") && !strings.HasPrefix(s, "[") {
+			return "", usagef("%s %q: put an IPv6 address in brackets, like [::1]:8000", what, s)
+		}
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || (n == 0 && !listen) {
+		return "", usagef("%s %q: %q is not a port number (1-65535)", what, s, port)
+	}
+	if strings.ContainsAny(host, " /?#@") {
+		return "", usagef("%s %q: %q is not a host name or address", what, s, host)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n)), nil
+}
+
+var signals = map[string]syscall.Signal{
+	"KILL": syscall.SIGKILL, "TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "HUP": syscall.SIGHUP,
+	"QUIT": syscall.SIGQUIT, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2,
+}
+
+func parseSignal(s string) (syscall.Signal, error) {
+	name := strings.TrimPrefix(strings.ToUpper(s), "SIG")
+	if sig, ok := signals[name]; ok {
+		return sig, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	return 0, usagef("--stop-signal %q: not a signal name (KILL, TERM, INT, HUP, QUIT, USR1, USR2) or number", s)
+}
+

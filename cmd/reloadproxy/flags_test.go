@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func acceptGlob(string) error { return nil }
+
+func TestParseArgsModesAndAddresses(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		mode    Mode
+		listen  string
+		backend string
+		command []string
+	}{
+		{"bare ports mean localhost", []string{"8000", "8001"}, AttachMode, "localhost:8000", "localhost:8001", nil},
+		{"static mode", []string{"8000"}, StaticMode, "localhost:8000", "", nil},
+		{"host and port", []string{"0.0.0.0:8000", "127.0.0.1:3000"}, AttachMode, "0.0.0.0:8000", "127.0.0.1:3000", nil},
+		{"IPv6 in brackets", []string{"[::1]:8000", "[::1]:8001"}, AttachMode, "[::1]:8000", "[::1]:8001", nil},
+		{"empty host means localhost", []string{":8000", "8001"}, AttachMode, "localhost:8000", "localhost:8001", nil},
+		{"listen on any free port", []string{"0", "8001"}, AttachMode, "localhost:0", "localhost:8001", nil},
+		{"exec takes the rest verbatim", []string{"8000", "8001", "--exec", "python3", "manage.py", "runserver", "--noreload", "-q", "8001"},
+			ProxyMode, "localhost:8000", "localhost:8001", []string{"python3", "manage.py", "runserver", "--noreload", "-q", "8001"}},
+		{"flags before positionals", []string{"-q", "--pattern", "src/**/*", "8000", "8001", "--exec", "sh", "-c", "exit 1"},
+			ProxyMode, "localhost:8000", "localhost:8001", []string{"sh", "-c", "exit 1"}},
+		{"flags between positionals", []string{"8000", "-x", "*.tmp", "8001"}, AttachMode, "localhost:8000", "localhost:8001", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseArgs(tt.args, acceptGlob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Mode != tt.mode || o.Listen != tt.listen || o.Backend != tt.backend || !reflect.DeepEqual(o.Command, tt.command) {
+				t.Errorf("got mode=%v listen=%q backend=%q command=%q\nwant mode=%v listen=%q backend=%q command=%q",
+					o.Mode, o.Listen, o.Backend, o.Command, tt.mode, tt.listen, tt.backend, tt.command)
+			}
+		})
+	}
+}
+
+func TestParseArgsDefaults(t *testing.T) {
+	o, err := parseArgs([]string{"8000", "8001", "--exec", "true"}, acceptGlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Options{
+		Mode: ProxyMode, Listen: "localhost:8000", Backend: "localhost:8001", Command: []string{"true"},
+		Watch: []string{"."}, Root: ".", Debounce: 50 * time.Millisecond, StopSignal: syscall.SIGKILL,
+		StopTimeout: 5 * time.Second, ReadyPath: "/", ReadyTimeout: 60 * time.Second, LiveReloadPort: 35729,
+	}
+	if !reflect.DeepEqual(*o, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", *o, want)
+	}
+}
+
+func TestParseArgsFlags(t *testing.T) {
+	o, err := parseArgs([]string{"-p", "src/**/*", "--pattern", "*.py", "-x", "src/**/test_*", "--reload-only", "*.css",
+		"-w", "src", "-w", "templates", "--debounce", "10ms", "--stop-signal", "term", "--stop-timeout", "1s",
+		"--ready-path", "/health", "--ready-timeout", "3s", "--response-timeout", "2s", "--idle-stop", "5m",
+		"--livereload-port", "0", "--no-inject", "--no-gitignore", "-q", "8000", "8001", "--exec", "app"}, acceptGlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Options{
+		Mode: ProxyMode, Listen: "localhost:8000", Backend: "localhost:8001", Command: []string{"app"},
+		Patterns: []string{"src/**/*", "*.py"}, Excludes: []string{"src/**/test_*"}, ReloadOnly: []string{"*.css"},
+		Watch: []string{"src", "templates"}, Root: ".", Debounce: 10 * time.Millisecond, StopSignal: syscall.SIGTERM,
+		StopTimeout: time.Second, ReadyPath: "/health", ReadyTimeout: 3 * time.Second, ResponseTimeout: 2 * time.Second,
+		IdleStop: 5 * time.Minute, LiveReloadPort: 0, NoInject: true, NoGitignore: true, Quiet: true,
+	}
+	if !reflect.DeepEqual(*o, want) {
+		t.Errorf("\n got %+v\nwant %+v", *o, want)
+	}
+}
+
+func TestParseArgsRejects(t *testing.T) {
+	badGlob := func(g string) error {
+		if strings.Contains(g, "[") {
+			return errors.New("unclosed character class")
+		}
+		return nil
+	}
+	tests := []struct {
+		name string
+		args []string
+		msg  string // a piece of the one-line reason
+	}{
+		{"nothing", nil, "missing LISTEN"},
+		{"port not a number", []string{"80a0"}, `"80a0" is not a port number`},
+		{"port too large", []string{"8000", "70000"}, `"70000" is not a port number`},
+		{"backend port zero", []string{"8000", "0"}, `BACKEND "0"`},
+		{"IPv6 without brackets", []string{"::1:8000"}, "brackets"},
+		{"too many positionals", []string{"8000", "8001", "python3"}, "after --exec"},
+		{"exec without backend", []string{"8000", "--exec", "python3"}, "--exec needs a BACKEND"},
+		{"exec without command", []string{"8000", "8001", "--exec"}, "--exec needs a command"},
+		{"unknown flag", []string{"--frobnicate", "8000"}, "unknown flag: --frobnicate"},
+		{"bad duration", []string{"--debounce", "fast", "8000"}, "--debounce"},
+		{"negative duration", []string{"--stop-timeout", "-1s", "8000", "8001", "--exec", "x"}, "--stop-timeout must not be negative"},
+		{"bad signal", []string{"--stop-signal", "NOPE", "8000", "8001", "--exec", "x"}, `--stop-signal "NOPE"`},
+		{"bad glob", []string{"-p", "src/[a", "8000", "8001"}, `--pattern "src/[a": unclosed character class`},
+		{"idle-stop without exec", []string{"--idle-stop", "1m", "8000", "8001"}, "--idle-stop needs --exec"},
+		{"root with backend", []string{"--root", "public", "8000", "8001"}, "--root is for static mode"},
+		{"ready path relative", []string{"--ready-path", "health", "8000", "8001"}, "--ready-path must start with /"},
+		{"livereload port", []string{"--livereload-port", "99999", "8000"}, "--livereload-port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseArgs(tt.args, badGlob)
+			var ue *usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("want a usage error, got %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.msg) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("reason %q: want one line containing %q", err, tt.msg)
+			}
+		})
+	}
+}
