@@ -80,13 +80,14 @@ type conn struct {
 	clientIP     []byte // X-Forwarded-For element
 	loopback     bool
 
-	chunks    ChunkedScanner
-	inject    bool // the response to this request gets the reload tag if it is HTML
-	injector  Injector
-	emitRaw   func([]byte) error // append to c.out (bound once)
-	emitChunk func([]byte) error // append to c.out as one chunk (bound once)
-	limited   io.LimitedReader
-	bodyDone  chan error
+	chunks      ChunkedScanner
+	inject      bool // the response to this request gets the reload tag if it is HTML
+	injector    Injector
+	emitRaw     func([]byte) error // append to c.out (bound once)
+	emitScratch func([]byte) error // append to c.scratch (bound once)
+	scratch     []byte             // injector output for one chunk
+	limited     io.LimitedReader
+	bodyDone    chan error
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -100,7 +101,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	}
 	c.probeBe = c.probeBackend
 	c.emitRaw = c.appendOut
-	c.emitChunk = c.appendOutChunk
+	c.emitScratch = c.appendScratch
 	c.setClientAddr(nc.RemoteAddr())
 	return c
 }
@@ -394,7 +395,12 @@ func (c *conn) proxy() bool {
 		if err != nil {
 			c.dropBackend()
 			if streaming {
-				c.finishRequestBody(false)
+				var pe *Error
+				if berr := c.finishRequestBody(false); errors.As(berr, &pe) {
+					// The body was malformed: that is the client's error.
+					c.reject(berr)
+					return false
+				}
 			}
 			if err == errClientGone {
 				return false
@@ -414,7 +420,7 @@ func (c *conn) proxy() bool {
 	}
 
 	framing := c.resp.BodyFraming(isHead)
-	bodyOK := !streaming || c.requestBodyFinished()
+	bodyOK := !streaming || c.requestBodyDone()
 	keep := keepAlive && bodyOK && framing != CloseBody &&
 		!(clientMinor == 0 && framing == ChunkedBody) &&
 		c.srv.epoch.Load() == c.epoch && c.state.Load() == stateActive
@@ -430,7 +436,7 @@ func (c *conn) proxy() bool {
 		// response (RFC 9112 §6.3): that connection is not reused.
 		c.dropBackend()
 	}
-	if streaming && !c.finishRequestBody(keep) {
+	if streaming && c.finishRequestBody(keep) != nil {
 		return false
 	}
 	return keep && c.srv.epoch.Load() == c.epoch
@@ -668,7 +674,14 @@ func (c *conn) copyBody(n int64) bool {
 // its own goroutine, so that the response (or a 100 Continue) can be read
 // at the same time: neither side waits for the other.
 func (c *conn) streamRequestBody(body bodyState) {
-	c.bodyDone <- c.copyRequestBody(body)
+	err := c.copyRequestBody(body)
+	if err != nil {
+		// The backend will wait for the rest of a body that is not
+		// coming: wake the response read, which gives up on this backend
+		// connection.
+		c.be.SetReadDeadline(aLongTimeAgo)
+	}
+	c.bodyDone <- err
 }
 
 func (c *conn) copyRequestBody(body bodyState) error {
@@ -738,9 +751,9 @@ func (c *conn) copyRequestBody(body bodyState) error {
 	return nil
 }
 
-// requestBodyFinished reports, without waiting, whether the body copy
-// ended well; it leaves the result for finishRequestBody.
-func (c *conn) requestBodyFinished() bool {
+// requestBodyDone reports, without waiting, whether the body copy ended
+// well; it leaves the result for finishRequestBody.
+func (c *conn) requestBodyDone() bool {
 	select {
 	case err := <-c.bodyDone:
 		c.bodyDone <- err
@@ -750,11 +763,10 @@ func (c *conn) requestBodyFinished() bool {
 	}
 }
 
-// finishRequestBody waits for the body copy. If the connection is to be
-// kept it waits for the copy to end; otherwise it unblocks the copy by
-// expiring the client's read deadline. It reports whether the copy ended
-// well.
-func (c *conn) finishRequestBody(keep bool) bool {
+// finishRequestBody waits for the body copy and returns its error. If the
+// connection is not kept, it first unblocks a copy still waiting for the
+// client by expiring the client's read deadline.
+func (c *conn) finishRequestBody(keep bool) error {
 	if !keep {
 		c.nc.SetReadDeadline(aLongTimeAgo)
 	}
@@ -762,7 +774,7 @@ func (c *conn) finishRequestBody(keep bool) bool {
 	if !keep {
 		c.nc.SetReadDeadline(time.Time{})
 	}
-	return err == nil
+	return err
 }
 
 // tunnel relays bytes both ways after a 101 response until both directions

@@ -164,6 +164,14 @@ func (h *RequestHead) parseRequestLine(b []byte) (int, error) {
 	}
 	line := b[i : i+end]
 	complete := i+end < len(b)
+	if complete {
+		// Every line ends in CRLF (RFC 9112 §2.2); a CR left in line
+		// after this is a bare CR.
+		if end == 0 || line[end-1] != '\r' {
+			return 0, ErrBareLF
+		}
+		line = line[:end-1]
+	}
 
 	j := 0
 	for j < len(line) && tokenTable[line[j]] {
@@ -175,14 +183,11 @@ func (h *RequestHead) parseRequestLine(b []byte) (int, error) {
 		}
 		return 0, ErrNeedMore
 	}
-	if j == 0 {
-		if line[0] == '\r' && complete {
-			return 0, ErrRequestLine
-		}
-		return 0, ErrMethod
-	}
 	if line[j] != ' ' {
-		return 0, ErrMethod
+		if j == 0 {
+			return 0, lineError(line, j, complete, ErrRequestLine)
+		}
+		return 0, lineError(line, j, complete, ErrMethod)
 	}
 	h.Method = line[:j]
 	j++
@@ -192,26 +197,31 @@ func (h *RequestHead) parseRequestLine(b []byte) (int, error) {
 	}
 	if j == len(line) {
 		if complete {
+			// No version: an HTTP/0.9 simple-request, or a target with
+			// no SP after it.
 			return 0, ErrRequestLine
 		}
 		return 0, ErrNeedMore
 	}
-	if line[j] != ' ' || j == t {
-		return 0, ErrTarget
+	if j == t {
+		return 0, lineError(line, j, complete, ErrRequestLine) // one SP only
+	}
+	if line[j] != ' ' {
+		return 0, lineError(line, j, complete, ErrTarget)
 	}
 	h.Target = line[t:j]
 	j++
 	v := line[j:]
 	if !complete {
 		if !versionPrefix(v) {
-			return 0, ErrVersion
+			return 0, lineError(v, bytes.IndexByte(v, '\r'), complete, ErrVersion)
 		}
 		return 0, ErrNeedMore
 	}
-	if len(v) == 0 || v[len(v)-1] != '\r' {
-		return 0, ErrBareLF
+	minor, err := parseVersion(v)
+	if err == ErrVersion {
+		return 0, lineError(v, bytes.IndexByte(v, '\r'), complete, ErrVersion)
 	}
-	minor, err := parseVersion(v[:len(v)-1])
 	if err != nil {
 		return 0, err
 	}
@@ -223,6 +233,17 @@ func (h *RequestHead) parseRequestLine(b []byte) (int, error) {
 		return 0, err
 	}
 	return i + end + 1, nil
+}
+
+// lineError classifies the unexpected byte line[k] of a start line: a CR
+// not followed by LF is ErrBareCR (RFC 9112 §2.2), anything else def. A CR
+// at the end of an incomplete line may yet be followed by LF, so it is def.
+// k < 0 (the caller found no CR) means def.
+func lineError(line []byte, k int, complete bool, def *Error) error {
+	if k >= 0 && k < len(line) && line[k] == '\r' && (complete || k+1 < len(line)) {
+		return ErrBareCR
+	}
+	return def
 }
 
 // parseVersion parses HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3)
@@ -269,10 +290,31 @@ func checkTarget(t, method []byte) error {
 		if string(method) == "OPTIONS" {
 			return nil
 		}
-	case hasPrefixFold(t, "http://") || hasPrefixFold(t, "https://"):
-		return nil
+	case hasPrefixFold(t, "http://"):
+		return checkAuthority(t[len("http://"):])
+	case hasPrefixFold(t, "https://"):
+		return checkAuthority(t[len("https://"):])
 	}
 	return ErrTarget
+}
+
+// checkAuthority checks the authority at the start of an absolute-form
+// target's hier-part: an http(s) URI with an empty host is invalid and
+// MUST be rejected (RFC 9110 §4.2.1); userinfo is treated as an error, as
+// §4.2.4 advises, since it only serves to disguise the host.
+func checkAuthority(rest []byte) error {
+	end := len(rest)
+	for k, c := range rest {
+		if c == '/' || c == '?' || c == '#' {
+			end = k
+			break
+		}
+	}
+	auth := rest[:end]
+	if len(auth) == 0 || auth[0] == ':' || bytes.IndexByte(auth, '@') >= 0 {
+		return ErrTarget
+	}
+	return nil
 }
 
 // parseFields parses field lines from b[i:] up to and including the empty
@@ -361,7 +403,8 @@ func parseFields(b []byte, i int, fields []Field) ([]Field, int, error) {
 // interpret derives the framing and connection semantics from the fields.
 func (h *RequestHead) interpret() error {
 	var hosts, lengths int
-	var sawEncoding, sawUpgradeField bool
+	var enc codings
+	var sawUpgradeField bool
 	var connUpgrade bool
 	connClose, connKeepAlive := false, false
 	for _, f := range h.Fields {
@@ -377,10 +420,7 @@ func (h *RequestHead) interpret() error {
 			}
 			h.ContentLength = n
 		case kindTransferEncoding:
-			sawEncoding = true
-			if err := h.addEncoding(f.Value); err != nil {
-				return err
-			}
+			enc.add(f.Value)
 		case kindHost:
 			hosts++
 			if hosts > 1 {
@@ -413,21 +453,29 @@ func (h *RequestHead) interpret() error {
 		case kindUpgrade:
 			sawUpgradeField = true
 		case kindExpect:
-			if equalFold(f.Value, "100-continue") {
+			// An HTTP/1.0 server MUST ignore 100-continue (RFC 9110
+			// §10.1.1).
+			if equalFold(f.Value, "100-continue") && h.Minor == 1 {
 				h.Expect100 = true
 			}
 		}
 	}
-	if sawEncoding {
-		if h.Minor == 0 {
+	if enc.present {
+		switch {
+		case h.Minor == 0:
 			return ErrEncodingHTTP10 // RFC 9112 §6.1
-		}
-		if lengths > 0 {
+		case lengths > 0:
 			return ErrLengthAndEncoding // RFC 9112 §6.1, §6.3 item 3
+		case enc.err != nil:
+			return enc.err
+		case !enc.chunked:
+			// A MUST (RFC 9112 §6.3 item 4), so it outranks the SHOULD
+			// of 501 for a coding we do not know (§6.1).
+			return ErrChunkedNotFinal
+		case enc.unknown:
+			return ErrUnknownEncoding
 		}
-		if !h.Chunked {
-			return ErrChunkedNotFinal // RFC 9112 §6.3 item 4
-		}
+		h.Chunked = true
 	}
 	if h.Minor == 1 && hosts == 0 {
 		return ErrMissingHost // RFC 9112 §3.2
@@ -441,61 +489,54 @@ func (h *RequestHead) interpret() error {
 	return nil
 }
 
-// addEncoding reads one Transfer-Encoding field value (a list of codings,
-// RFC 9112 §6.1) and records whether chunked is the final coding.
-func (h *RequestHead) addEncoding(v []byte) error {
-	chunked, err := scanEncodings(v, h.Chunked)
-	h.Chunked = chunked
-	return err
+// codings accumulates the Transfer-Encoding field lines of a head, each a
+// list of transfer codings (RFC 9112 §6.1). The zero value has seen none.
+type codings struct {
+	present    bool  // a Transfer-Encoding field was seen
+	chunked    bool  // the last coding so far is chunked
+	sawChunked bool  // chunked appeared at all
+	unknown    bool  // a coding we do not implement appeared
+	err        error // ErrBadEncoding when a list is malformed
 }
 
-// scanEncodings checks the codings of one Transfer-Encoding value. wasChunked
-// is whether an earlier value ended in chunked; it returns whether this one
-// does. Chunked must be last and appear once (RFC 9112 §7).
-func scanEncodings(v []byte, wasChunked bool) (chunked bool, err error) {
-	chunked = wasChunked
+// add reads one field value. It looks at every coding even after an
+// unknown one, so that whether chunked is final is always known: a
+// response framed by "x-custom, chunked" is chunked (RFC 9112 §6.3 item 4).
+func (c *codings) add(v []byte) {
+	c.present = true
 	seen := false
 	forEachToken(v, func(tok []byte) {
-		if err != nil {
-			return
-		}
 		seen = true
 		// A coding may carry parameters; chunked never does.
 		name := tok
 		if k := bytes.IndexByte(tok, ';'); k >= 0 {
 			name = trimOWS(tok[:k])
 		}
-		if !isToken(name) {
-			err = ErrBadEncoding
-			return
-		}
-		if chunked {
-			// Something follows chunked, or chunked came twice.
-			if equalFold(name, "chunked") {
-				err = ErrBadEncoding
-			} else {
-				err = ErrChunkedNotFinal
-			}
-			chunked = false
-			return
-		}
 		switch {
+		case !isToken(name):
+			c.err = ErrBadEncoding
 		case equalFold(name, "chunked"):
-			if len(name) != len(tok) {
-				err = ErrBadEncoding
-				return
+			// A sender MUST NOT apply chunked more than once (§6.1).
+			if c.sawChunked || len(name) != len(tok) {
+				c.err = ErrBadEncoding
 			}
-			chunked = true
-		case equalFold(name, "gzip"), equalFold(name, "x-gzip"), equalFold(name, "deflate"),
-			equalFold(name, "compress"), equalFold(name, "x-compress"), equalFold(name, "identity"):
-		default:
-			err = ErrUnknownEncoding
+			c.chunked, c.sawChunked = true, true
+			return
+		case !knownCoding(name):
+			c.unknown = true
 		}
+		c.chunked = false
 	})
-	if err == nil && !seen {
-		err = ErrBadEncoding
+	if !seen {
+		c.err = ErrBadEncoding
 	}
-	return chunked, err
+}
+
+// knownCoding reports whether name is a registered transfer coding other
+// than chunked (RFC 9112 §7); the proxy forwards them untouched.
+func knownCoding(name []byte) bool {
+	return equalFold(name, "gzip") || equalFold(name, "x-gzip") || equalFold(name, "deflate") ||
+		equalFold(name, "compress") || equalFold(name, "x-compress") || equalFold(name, "identity")
 }
 
 // ResponseHead is a parsed response head; like RequestHead, its slices
@@ -584,32 +625,34 @@ func (h *ResponseHead) parseStatusLine(b []byte) (int, error) {
 		}
 		return 0, ErrNeedMore
 	}
+	if end > MaxRequestLine {
+		// The bound the incomplete line is held to: a status line that
+		// was accepted whole must not be rejected when it arrives in parts.
+		return 0, ErrStatusLine
+	}
 	if end == 0 || b[end-1] != '\r' {
 		return 0, ErrBareLF
 	}
 	line := b[:end-1]
 	if len(line) < len("HTTP/1.1 200") || line[8] != ' ' {
-		return 0, ErrStatusLine
+		return 0, statusLineError(line)
 	}
 	minor, err := parseVersion(line[:8])
 	if err != nil {
-		if err == ErrHTTPVersion {
-			return 0, ErrStatusLine
-		}
-		return 0, err
+		return 0, statusLineError(line)
 	}
 	h.Minor = minor
 	if !isDigit(line[9]) || !isDigit(line[10]) || !isDigit(line[11]) || line[9] == '0' {
-		return 0, ErrStatusLine
+		return 0, statusLineError(line)
 	}
 	h.Status = int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')
 	if len(line) > 12 {
 		if line[12] != ' ' {
-			return 0, ErrStatusLine
+			return 0, statusLineError(line)
 		}
 		for _, c := range line[13:] {
 			if !valueTable[c] {
-				return 0, ErrStatusLine
+				return 0, statusLineError(line)
 			}
 		}
 		h.Reason = line[13:]
@@ -617,9 +660,18 @@ func (h *ResponseHead) parseStatusLine(b []byte) (int, error) {
 	return end + 1, nil
 }
 
+// statusLineError is the error for a malformed status line: ErrBareCR when
+// it holds a CR (RFC 9112 §2.2), else ErrStatusLine.
+func statusLineError(line []byte) error {
+	if bytes.IndexByte(line, '\r') >= 0 {
+		return ErrBareCR
+	}
+	return ErrStatusLine
+}
+
 func (h *ResponseHead) interpret() error {
 	var lengths int
-	var sawEncoding bool
+	var enc codings
 	connClose, connKeepAlive := false, false
 	for _, f := range h.Fields {
 		switch fieldKind(f.Name) {
@@ -631,17 +683,7 @@ func (h *ResponseHead) interpret() error {
 			}
 			h.ContentLength = n
 		case kindTransferEncoding:
-			sawEncoding = true
-			chunked, err := scanEncodings(f.Value, h.Chunked)
-			if err == ErrChunkedNotFinal || err == ErrUnknownEncoding {
-				// A response whose codings do not end in chunked is
-				// delimited by the close of the connection (§6.3 item 4).
-				err, chunked = nil, false
-			}
-			if err != nil {
-				return err
-			}
-			h.Chunked = chunked
+			enc.add(f.Value)
 		case kindConnection:
 			forEachToken(f.Value, func(tok []byte) {
 				switch {
@@ -658,13 +700,22 @@ func (h *ResponseHead) interpret() error {
 			h.Upgrade = true
 		}
 	}
-	if sawEncoding {
+	if enc.present {
+		if enc.err != nil {
+			return enc.err
+		}
 		if lengths > 0 {
 			// §6.3 item 3: "ought to be handled as an error".
 			return ErrLengthAndEncoding
 		}
-		if !h.Chunked {
-			h.ContentLength = -1
+		// Codings that do not end in chunked (unknown ones included)
+		// leave the body delimited by the close of the connection (§6.3
+		// item 4); ContentLength stays -1.
+		h.Chunked = enc.chunked
+		if h.Minor == 0 {
+			// §6.1: an HTTP/1.0 message with Transfer-Encoding has
+			// faulty framing; close the connection after it.
+			connClose = true
 		}
 	}
 	if h.Minor == 1 {

@@ -330,7 +330,8 @@ func (c *conn) forwardInjected(framing Framing, keep bool, clientMinor int) bool
 				}
 				switch kind {
 				case segData:
-					c.injector.Write(c.bin.buffered()[:n], c.emitChunk)
+					c.injector.Write(c.bin.buffered()[:n], c.emitScratch)
+					c.flushScratchChunk()
 				case segTrailer:
 					c.out = append(c.out, c.bin.buffered()[:n]...)
 				}
@@ -340,7 +341,8 @@ func (c *conn) forwardInjected(framing Framing, keep bool, clientMinor int) bool
 					// else, then our own last-chunk line; the trailers
 					// that follow pass through as they are.
 					lastChunk = true
-					c.injector.Close(c.emitChunk)
+					c.injector.Close(c.emitScratch)
+					c.flushScratchChunk()
 					c.out = append(c.out, "0\r\n"...)
 				}
 			}
@@ -378,15 +380,23 @@ func (c *conn) appendOut(p []byte) error {
 	return nil
 }
 
-func (c *conn) appendOutChunk(p []byte) error {
-	if len(p) == 0 {
-		return nil // an empty chunk would end the body
-	}
-	c.out = strconv.AppendUint(c.out, uint64(len(p)), 16)
-	c.out = append(c.out, "\r\n"...)
-	c.out = append(c.out, p...)
-	c.out = append(c.out, "\r\n"...)
+// appendScratch collects the injector's output for one input segment, so
+// that it goes out as one chunk rather than one per piece.
+func (c *conn) appendScratch(p []byte) error {
+	c.scratch = append(c.scratch, p...)
 	return nil
+}
+
+// flushScratchChunk appends the collected output to c.out as one chunk.
+func (c *conn) flushScratchChunk() {
+	if len(c.scratch) == 0 {
+		return // an empty chunk would end the body
+	}
+	c.out = strconv.AppendUint(c.out, uint64(len(c.scratch)), 16)
+	c.out = append(c.out, "\r\n"...)
+	c.out = append(c.out, c.scratch...)
+	c.out = append(c.out, "\r\n"...)
+	c.scratch = c.scratch[:0]
 }
 
 // flushOut writes c.out to the client and empties it.

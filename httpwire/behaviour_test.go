@@ -1,0 +1,472 @@
+package httpwire
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// dialRaw opens a client connection to the proxy with a deadline.
+func dialRaw(t testing.TB, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+// readHead reads one response head as raw text (up to the empty line).
+func readHead(t testing.TB, br *bufio.Reader) string {
+	t.Helper()
+	var sb strings.Builder
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading head: %v (so far %q)", err, sb.String())
+		}
+		sb.WriteString(line)
+		if line == "\r\n" {
+			return sb.String()
+		}
+	}
+}
+
+func TestExpectContinueRelayed(t *testing.T) {
+	// net/http sends 100 Continue when the handler reads the body.
+	ts := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "got %s", b)
+	}))
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: ts.Listener.Addr().String()}})
+	c, br := dialRaw(t, addr)
+	io.WriteString(c, "POST /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+	if head := readHead(t, br); !strings.HasPrefix(head, "HTTP/1.1 100 Continue\r\n") {
+		t.Fatalf("want 100 Continue before sending the body, got %q", head)
+	}
+	io.WriteString(c, "hello")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "got hello" {
+		t.Fatalf("got %q", body)
+	}
+}
+
+func TestExpectContinueBackendIgnoresIt(t *testing.T) {
+	// The recording backend reads the body at once and never sends 100:
+	// the client gives up waiting and sends the body, and nothing deadlocks.
+	be := startRecordingBackend(t, func(r *http.Request, body []byte) string {
+		return "HTTP/1.1 200 OK\r\nContent-Length: " + fmt.Sprint(len(body)) + "\r\n\r\n" + string(body)
+	})
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}})
+	c, br := dialRaw(t, addr)
+	io.WriteString(c, "POST /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+	time.Sleep(100 * time.Millisecond) // a client's "expect timeout"
+	io.WriteString(c, "hello")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "hello" {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+}
+
+func TestInterimResponsesRelayed(t *testing.T) {
+	be := startRecordingBackend(t, func(*http.Request, []byte) string {
+		return "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	})
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}})
+	c, br := dialRaw(t, addr)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if head := readHead(t, br); head != "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" {
+		t.Fatalf("interim head %q", head)
+	}
+	if head := readHead(t, br); !strings.HasPrefix(head, "HTTP/1.1 200 OK\r\n") {
+		t.Fatalf("final head %q", head)
+	}
+	// HTTP/1.0 clients must not get a 1xx (RFC 9110 §15.2).
+	got := rawExchange(t, addr, "GET / HTTP/1.0\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") {
+		t.Fatalf("HTTP/1.0 client got %q", got)
+	}
+}
+
+// upgradeBackend answers an upgrade with 101, echoes what it reads in
+// upper case, and when the client half-closes, writes "bye" and closes.
+func upgradeBackend(t testing.TB, respond string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				io.WriteString(c, respond)
+				buf := make([]byte, 1024)
+				for {
+					n, err := br.Read(buf)
+					if n > 0 {
+						c.Write([]byte(strings.ToUpper(string(buf[:n]))))
+					}
+					if err != nil {
+						io.WriteString(c, "bye")
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestUpgradeTunnelWithHalfClose(t *testing.T) {
+	backend := upgradeBackend(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nhi")
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: backend}})
+	c, br := dialRaw(t, addr)
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly")
+	head := readHead(t, br)
+	if head != "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n" {
+		t.Fatalf("head %q", head)
+	}
+	io.WriteString(c, " later")
+	want := "hiEARLY LATER"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != want {
+		t.Fatalf("got %q (%v), want %q", got, err, want)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	rest, err := io.ReadAll(br)
+	if err != nil || string(rest) != "bye" {
+		t.Fatalf("after half-close got %q (%v), want the backend's last word and EOF", rest, err)
+	}
+}
+
+func TestUnsolicitedSwitchingProtocols(t *testing.T) {
+	backend := upgradeBackend(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: backend}})
+	got := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 502 ") {
+		t.Fatalf("got %q", firstLine(got))
+	}
+}
+
+func TestMalformedBackendResponse(t *testing.T) {
+	tests := []struct{ name, resp string }{
+		{"bare LF", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok"},
+		{"CL and TE", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+		{"differing CLs", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"},
+		{"not HTTP", "SSH-2.0-OpenSSH\r\n\r\n"},
+		{"status not 3 digits", "HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\nok"},
+		{"space before colon", "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			be := startRecordingBackend(t, func(*http.Request, []byte) string { return tt.resp })
+			var logged atomic.Int32
+			addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}, Logf: func(string, ...any) { logged.Add(1) }})
+			got := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+			if !strings.HasPrefix(got, "HTTP/1.1 502 Bad Gateway\r\n") || strings.Contains(got, "\r\n\r\nok") {
+				t.Fatalf("got %q", got)
+			}
+			if logged.Load() == 0 {
+				t.Error("a malformed backend response should be logged")
+			}
+		})
+	}
+}
+
+func TestBackendBytesBeyondResponseNotReused(t *testing.T) {
+	be := startRecordingBackend(t, func(r *http.Request, _ []byte) string {
+		return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"
+	})
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}})
+	c, br := dialRaw(t, addr)
+	for i := 0; i < 2; i++ {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if string(body) != "ok" {
+			t.Fatalf("request %d got %q: the extra bytes were read as a response", i, body)
+		}
+	}
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if be.conns != 2 {
+		t.Fatalf("backend connections = %d, want 2: the first must not be reused", be.conns)
+	}
+}
+
+func TestBackendBytesBeforeRequestNotReadAsResponse(t *testing.T) {
+	// The backend answers, then 50 ms later writes an unsolicited response
+	// on the idle connection.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					if _, err := http.ReadRequest(br); err != nil {
+						return
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					time.Sleep(50 * time.Millisecond)
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil")
+				}
+			}()
+		}
+	}()
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: ln.Addr().String()}})
+	c, br := dialRaw(t, addr)
+	for i := 0; i < 2; i++ {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if string(body) != "ok" {
+			t.Fatalf("request %d got %q", i, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if conns.Load() != 2 {
+		t.Fatalf("backend connections = %d, want 2", conns.Load())
+	}
+}
+
+func TestChunkedResponsesKeptAliveByteForByte(t *testing.T) {
+	const body = "4;ext=\"q\"\r\nWiki\r\n5\r\npedia\r\n0\r\nExpires: never\r\n\r\n"
+	be := startRecordingBackend(t, func(*http.Request, []byte) string {
+		return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: Expires\r\n\r\n" + body
+	})
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}})
+	c, br := dialRaw(t, addr)
+	for i := 0; i < 3; i++ {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		head := readHead(t, br)
+		if head != "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: Expires\r\n\r\n" {
+			t.Fatalf("head %q", head)
+		}
+		got := make([]byte, len(body))
+		if _, err := io.ReadFull(br, got); err != nil || string(got) != body {
+			t.Fatalf("body %q (%v)", got, err)
+		}
+	}
+}
+
+func TestCloseDelimitedResponse(t *testing.T) {
+	// An HTTP/1.0 backend without Content-Length: the body ends when it
+	// closes the connection, and so must the client's.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil ")
+				time.Sleep(20 * time.Millisecond)
+				io.WriteString(c, "the end")
+			}()
+		}
+	}()
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: ln.Addr().String()}})
+	got := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	want := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nuntil the end"
+	if got != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+func TestHeadThenGetOnOneConnection(t *testing.T) {
+	be := startRecordingBackend(t, func(r *http.Request, _ []byte) string {
+		if r.Method == "HEAD" {
+			return "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+		}
+		return "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+	})
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}})
+	c, br := dialRaw(t, addr)
+	io.WriteString(c, "HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if head := readHead(t, br); head != "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n" {
+		t.Fatalf("HEAD answer %q", head)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != "hello" {
+		t.Fatalf("GET after HEAD got %q", b)
+	}
+}
+
+func TestResponseTimeout(t *testing.T) {
+	be := startRecordingBackend(t, func(*http.Request, []byte) string {
+		time.Sleep(300 * time.Millisecond)
+		return okResponse
+	})
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}, ResponseTimeout: 50 * time.Millisecond})
+	got := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\nAccept: text/html\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 504 Gateway Timeout\r\n") || !strings.Contains(got, "Cache-Control: no-store") {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestUnreachableBackend(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	b := &fixedBackend{addr: dead}
+	addr := startProxy(t, &Server{Backend: b})
+	got := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 502 Bad Gateway\r\n") || !strings.Contains(got, "Could not connect") {
+		t.Fatalf("got %q", got)
+	}
+	if b.failed.Load() == 0 {
+		t.Fatal("Backend.Failed was not called for a refused connection")
+	}
+}
+
+func TestReplayIdempotentAfterBackendDies(t *testing.T) {
+	// The first connection dies after reading the request, as a backend
+	// killed mid-request does; later connections answer.
+	var n atomic.Int32
+	be := startRecordingBackend(t, func(r *http.Request, body []byte) string {
+		if n.Add(1) == 1 {
+			return ""
+		}
+		return "HTTP/1.1 200 OK\r\nContent-Length: " + fmt.Sprint(len(body)) + "\r\n\r\n" + string(body)
+	})
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}})
+	got := rawExchange(t, addr, "PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndata")
+	if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(got, "\r\n\r\ndata") {
+		t.Fatalf("idempotent PUT should be replayed, got %q", got)
+	}
+	n.Store(0)
+	got = rawExchange(t, addr, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndata")
+	if !strings.HasPrefix(got, "HTTP/1.1 502 ") {
+		t.Fatalf("POST must not be replayed, got %q", firstLine(got))
+	}
+	_, reqs := be.received()
+	if want := []string{"PUT /x data", "PUT /x data", "POST /x data"}; !reflect.DeepEqual(reqs, want) {
+		t.Fatalf("backend saw %q, want %q", reqs, want)
+	}
+}
+
+func TestHeadTimeout(t *testing.T) {
+	be := startRecordingBackend(t, respondOK)
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}, HeadTimeout: 100 * time.Millisecond})
+	c, _ := dialRaw(t, addr)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n")
+	got, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(got), "HTTP/1.1 408 ") {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestBadChunkArrivingLater(t *testing.T) {
+	be := startRecordingBackend(t, respondOK)
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}})
+	c, _ := dialRaw(t, addr)
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
+	time.Sleep(50 * time.Millisecond)
+	io.WriteString(c, "lo\r\nzz\r\n")
+	got, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(got), "HTTP/1.1 400 ") {
+		t.Fatalf("got %q", got)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if _, reqs := be.received(); len(reqs) != 0 {
+		t.Fatalf("the backend completed a request from a malformed body: %q", reqs)
+	}
+}
+
+func TestForwardingFields(t *testing.T) {
+	be := startRecordingBackend(t, respondOK)
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}})
+	c, br := dialRaw(t, addr)
+	port := c.LocalAddr().(*net.TCPAddr).Port
+	io.WriteString(c, "GET /p HTTP/1.1\r\nHost: example.test:8000\r\nForwarded: for=192.0.2.1\r\nX-Forwarded-For: 192.0.2.1\r\n"+
+		"X-Forwarded-Proto: https\r\nConnection: keep-alive, X-Secret\r\nX-Secret: s\r\nKeep-Alive: 5\r\nTE: trailers\r\n"+
+		"Proxy-Connection: x\r\nUpgrade: h2c\r\nX-Kept: k\r\n\r\n")
+	if _, err := http.ReadResponse(br, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := be.received()
+	want := "GET /p HTTP/1.1\r\nHost: example.test:8000\r\nX-Forwarded-Proto: https\r\nX-Kept: k\r\n" +
+		fmt.Sprintf("Forwarded: for=192.0.2.1, for=\"127.0.0.1:%d\";host=\"example.test:8000\";proto=http\r\n", port) +
+		"X-Forwarded-For: 192.0.2.1, 127.0.0.1\r\nX-Forwarded-Host: example.test:8000\r\n\r\n"
+	if raw != want {
+		t.Fatalf("backend received\n%q\nwant\n%q", raw, want)
+	}
+}
+
+func TestForwardedQuotesIPv6(t *testing.T) {
+	be := startRecordingBackend(t, respondOK)
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	}
+	srv := &Server{Backend: &fixedBackend{addr: be.addr()}}
+	go srv.Serve(ln)
+	defer srv.Close()
+	c, br := dialRaw(t, ln.Addr().String())
+	port := c.LocalAddr().(*net.TCPAddr).Port
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: [::1]:1\r\n\r\n")
+	if _, err := http.ReadResponse(br, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := be.received()
+	want := fmt.Sprintf("Forwarded: for=\"[::1]:%d\";host=\"[::1]:1\";proto=http\r\nX-Forwarded-For: ::1\r\n", port)
+	if !strings.Contains(raw, want) {
+		t.Fatalf("backend received %q, want it to contain %q", raw, want)
+	}
+}
