@@ -1,0 +1,104 @@
+//go:build !race
+
+package httpwire
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+)
+
+// cannedBackend answers each request head with resp, allocating nothing per
+// request, so that AllocsPerRun measures the proxy alone.
+func cannedBackend(t testing.TB, resp string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 16<<10)
+				out := []byte(resp)
+				n := 0
+				for {
+					m, err := c.Read(buf[n:])
+					if err != nil {
+						return
+					}
+					n += m
+					for {
+						end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+						if end < 0 {
+							break
+						}
+						copy(buf, buf[end+4:n])
+						n -= end + 4
+						if _, err := c.Write(out); err != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// roundTrip writes req on c and reads exactly len(resp) bytes into buf.
+func roundTrip(c net.Conn, req, buf []byte) error {
+	if _, err := c.Write(req); err != nil {
+		return err
+	}
+	_, err := io.ReadFull(c, buf)
+	return err
+}
+
+const (
+	browserRequest = "GET /static/app.js?v=3 HTTP/1.1\r\nHost: localhost:8000\r\nConnection: keep-alive\r\n" +
+		"sec-ch-ua: \"Chromium\";v=\"156\", \"Not)A;Brand\";v=\"24\"\r\nsec-ch-ua-mobile: ?0\r\n" +
+		"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36\r\n" +
+		"sec-ch-ua-platform: \"Linux\"\r\nAccept: */*\r\nSec-Fetch-Site: same-origin\r\nSec-Fetch-Mode: no-cors\r\n" +
+		"Sec-Fetch-Dest: script\r\nReferer: http://localhost:8000/\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n" +
+		"Accept-Language: en-US,en;q=0.9\r\nCookie: sessionid=abc123; csrftoken=def456\r\n\r\n"
+	smallResponse = "HTTP/1.1 200 OK\r\nContent-Type: application/javascript\r\nContent-Length: 13\r\n" +
+		"Date: Sat, 21 Nov 2026 08:00:00 GMT\r\n\r\nconsole.log()"
+)
+
+func TestProxyKeepAliveAllocs(t *testing.T) {
+	backend := cannedBackend(t, smallResponse)
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: backend}})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte(browserRequest)
+	// What the client receives: the same head and body (no hop-by-hop).
+	buf := make([]byte, len(smallResponse))
+	for i := 0; i < 100; i++ { // warm the pools and the paired connection
+		if err := roundTrip(c, req, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if string(buf) != smallResponse {
+		t.Fatalf("client got %q", buf)
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		if err := roundTrip(c, req, buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("allocations per proxied keep-alive request/response: %v", allocs)
+	if allocs != 0 {
+		t.Errorf("proxying a small keep-alive request allocated %v times per request, want 0", allocs)
+	}
+}
