@@ -90,7 +90,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			s.mu.Lock()
 			closed := s.closed
 			s.mu.Unlock()
-			if closed {
+			if closed || errors.Is(err, net.ErrClosed) {
 				return ErrServerClosed
 			}
 			var ne net.Error
