@@ -64,12 +64,16 @@ type app struct {
 	sup       *supervisor.Supervisor
 	listeners []net.Listener
 
-	generation atomic.Uint64 // last generation the browsers were told about
-	reloads    *debouncer    // static mode: coalesces a burst of changes
+	// generation numbers the reloads sent to browsers. It starts at the
+	// time the proxy started, so that tabs left open across a restart of
+	// reloadproxy itself reload too, and stays far below 2^53 (JavaScript).
+	generation atomic.Uint64
+	reloads    *debouncer // static mode: coalesces a burst of changes
 }
 
 func serve(o *Options, log *logger) error {
 	a := &app{o: o, log: log, hub: ws.NewHub()}
+	a.generation.Store(uint64(time.Now().UnixMilli()))
 	defer a.hub.Close()
 
 	a.srv = &httpwire.Server{
@@ -93,7 +97,7 @@ func serve(o *Options, log *logger) error {
 			return fmt.Errorf("--root %s: not a directory", o.Root)
 		}
 		a.srv.Files = &httpwire.FileServer{Root: o.Root}
-		a.reloads = newDebouncer(o.Debounce, func() { a.hub.Reload(a.generation.Add(1)) })
+		a.reloads = newDebouncer(o.Debounce, a.reloadBrowsers)
 	default:
 		sup, err := supervisor.New(supervisor.Config{
 			Command:      o.Command,
@@ -105,14 +109,10 @@ func serve(o *Options, log *logger) error {
 			Debounce:     o.Debounce,
 			IdleStop:     o.IdleStop,
 			Log:          log,
-			OnReady: func(gen uint64) {
-				a.generation.Store(gen)
-				a.hub.Reload(gen)
-			},
-			OnError: func(gen uint64) {
-				a.generation.Store(gen)
-				a.hub.Reload(gen)
-			},
+			// Browsers reload when the new backend is ready, and when it
+			// crashed, to show the 503 page.
+			OnReady: func(uint64) { a.reloadBrowsers() },
+			OnError: func(uint64) { a.reloadBrowsers() },
 			OnLeaveRunning: func() {
 				a.srv.CloseIdle()
 				a.hub.Restarting(a.generation.Load() + 1)
@@ -201,7 +201,7 @@ func (a *app) changed(c inotify.Change) {
 		if strings.HasSuffix(c.Path, ".css") {
 			a.hub.ReloadCSS(c.Path)
 		} else {
-			a.hub.Reload(a.generation.Load())
+			a.reloadBrowsers()
 		}
 		return
 	}
@@ -215,6 +215,10 @@ func (a *app) changed(c inotify.Change) {
 	}
 	a.reloads.trigger()
 }
+
+// reloadBrowsers tells every tab to reload, under a new generation so that
+// tabs that were disconnected notice when they come back.
+func (a *app) reloadBrowsers() { a.hub.Reload(a.generation.Add(1)) }
 
 // listen opens the LISTEN address. localhost means both loopback addresses,
 // so that a browser resolving localhost to ::1 first still connects.

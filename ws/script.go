@@ -1,0 +1,35 @@
+package ws
+
+import _ "embed"
+
+// The browser clients, embedded so that the binary needs nothing else.
+var (
+	//go:embed client.js
+	clientScript []byte
+	//go:embed livereload.js
+	liveReloadScript []byte
+)
+
+// scriptTag is what the proxy injects into HTML pages.
+const scriptTag = `<script src="` + ScriptPath + `" async></script>`
+
+// ClientScript returns the browser client served on ScriptPath: it connects
+// to SocketPath, reconnects with backoff, reloads on reload (or on a hello
+// with another generation than it last saw), swaps stylesheets on css and
+// shows a small badge on restarting. The caller must not modify the result.
+func ClientScript() []byte { return clientScript }
+
+// ScriptTag returns the tag the proxy injects into HTML pages to load the
+// client. It is constant (the same bytes, the same length, for every page),
+// so the proxy can add len(ScriptTag()) to Content-Length before streaming.
+// The caller must not modify the result.
+func ScriptTag() []byte { return scriptTagBytes }
+
+var scriptTagBytes = []byte(scriptTag)
+
+// LiveReloadScript returns the small LiveReload v7 client served on
+// /livereload.js of the LiveReload port, for pages that include it
+// themselves: it connects to /livereload on the host and port it was loaded
+// from and behaves as ClientScript does for reload and CSS messages. The
+// caller must not modify the result.
+func LiveReloadScript() []byte { return liveReloadScript }
