@@ -1,0 +1,238 @@
+package inotify
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gobwas/glob"
+)
+
+// globCompiler compiles --pattern/--exclude/--reload-only globs: '/' is the
+// separator, so `*` and `?` stay within one segment and `**` crosses them;
+// Globstar makes a `**/` that starts a segment match zero or more
+// directories. That is exactly compiling each `**/` as `{**/,}` (the
+// library does the rewrite on its parse tree, so escapes and groups are
+// handled), which gives DESIGN.md's semantics: `src/**/*` matches src/a.py
+// and src/x/y.py, `src/**/test_*` matches src/test_a.py.
+var globCompiler = glob.Compiler{Separators: []rune{'/'}, Globstar: true}
+
+// ValidateGlob reports whether pattern is a valid --pattern, --exclude or
+// --reload-only glob, with a *GlobError (errors.Is ErrBadGlob) naming the
+// reason and the byte offset if it is not. Globs match slash-separated paths
+// relative to the watch root; a leading "./" is ignored, a leading "/" is an
+// error since it could never match.
+func ValidateGlob(pattern string) error {
+	_, err := compileGlob(pattern)
+	return err
+}
+
+func compileGlob(pattern string) (*glob.Pattern, error) {
+	p := strings.TrimPrefix(pattern, "./")
+	skipped := len(pattern) - len(p)
+	switch {
+	case p == "":
+		return nil, &GlobError{Pattern: pattern, Offset: skipped, Reason: "empty glob"}
+	case p[0] == '/':
+		return nil, &GlobError{Pattern: pattern, Offset: skipped,
+			Reason: "absolute path (globs match paths relative to the watch root)"}
+	}
+	g, err := globCompiler.Compile(p)
+	if err != nil {
+		ge := &GlobError{Pattern: pattern, Offset: skipped, Reason: err.Error(), Err: err}
+		var se *glob.SyntaxError
+		if errors.As(err, &se) {
+			ge.Offset += se.Offset
+			ge.Reason = se.Reason
+		}
+		return nil, ge
+	}
+	return g, nil
+}
+
+// Rules decides, from the command-line globs and the fixed editor rules,
+// which directories are watched and which files trigger. It does not know
+// about .gitignore or .watchmanconfig, which depend on the tree (see
+// WatchTree). A Rules is immutable and safe for concurrent use.
+type Rules struct {
+	patterns   []*glob.Pattern
+	excludes   []*glob.Pattern
+	reloadOnly []*glob.Pattern
+	// dirExcludes match a directory path whose whole subtree is excluded.
+	dirExcludes []*glob.Pattern
+}
+
+// NewRules compiles the globs; the first bad one is returned as a
+// *GlobError.
+//
+// Glob syntax (github.com/gobwas/glob, '/' as separator): paths are
+// relative to the watch root with '/' separators; `*` and `?` stay within
+// one segment; `**/` matches zero or more directories; `[a-z]`, `[!a-z]`,
+// `{a,b}` and `\` escapes work as usual. Dotfiles match like any other name.
+// Note that `*.py` therefore matches only top-level files; `**/*.py`
+// matches them at any depth.
+//
+// An exclude glob also prunes directories, which are then not watched at
+// all. A directory D is pruned when an exclude glob
+//   - matches D itself (`-x build`, `-x '**/dist'`, `-x '*.egg-info'`), or
+//   - ends in "/**" or "/**/*" and its part before that matches D
+//     (`-x 'build/**'` prunes build; `-x '**/gen/**'` prunes every gen), or
+//   - ends in "/" and its part before that matches D (`-x build/` is read
+//     as the directory build and everything under it).
+//
+// A glob matching a directory prunes it like any other: `-x 'build/*'`
+// prunes every directory directly in build (build itself stays watched);
+// `-x 'build/*.o'` prunes only directories named like that.
+func NewRules(patterns, excludes, reloadOnly []string) (*Rules, error) {
+	r := &Rules{}
+	var err error
+	if r.patterns, err = compileGlobs(patterns); err != nil {
+		return nil, err
+	}
+	if r.reloadOnly, err = compileGlobs(reloadOnly); err != nil {
+		return nil, err
+	}
+	for _, x := range excludes {
+		dirOnly := strings.HasSuffix(x, "/") && strings.TrimRight(x, "/") != ""
+		fileGlob := x
+		if dirOnly {
+			fileGlob = strings.TrimRight(x, "/") + "/**"
+		}
+		g, err := compileGlob(fileGlob)
+		if err != nil {
+			if ge, ok := err.(*GlobError); ok {
+				ge.Pattern = x
+			}
+			return nil, err
+		}
+		r.excludes = append(r.excludes, g)
+		if !dirOnly {
+			r.dirExcludes = append(r.dirExcludes, g)
+		}
+		for _, suffix := range [...]string{"/**/*", "/**"} {
+			if prefix, ok := strings.CutSuffix(fileGlob, suffix); ok && prefix != "" {
+				if pg, err := compileGlob(prefix); err == nil {
+					r.dirExcludes = append(r.dirExcludes, pg)
+				}
+				break
+			}
+		}
+	}
+	return r, nil
+}
+
+func compileGlobs(globs []string) ([]*glob.Pattern, error) {
+	var out []*glob.Pattern
+	for _, s := range globs {
+		g, err := compileGlob(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// SkipDir reports whether the directory at rel (slash-separated, relative
+// to the watch root, not "") is excluded by the globs; see NewRules. It does
+// not check the fixed names (see NeverWatched).
+func (r *Rules) SkipDir(rel string) bool {
+	return matchAny(r.dirExcludes, rel)
+}
+
+// Match reports whether a change to the file at rel (slash-separated,
+// relative to the watch root) triggers, and with what Action. A file never
+// triggers when it is an editor temporary file, matches an exclude glob or
+// lies in a directory SkipDir prunes; otherwise it triggers with ReloadOnly
+// when it matches a reload-only glob, else with Restart when there are no
+// patterns or it matches one.
+func (r *Rules) Match(rel string) (Action, bool) {
+	if IsEditorTemp(baseName(rel)) || r.excluded(rel) {
+		return 0, false
+	}
+	if matchAny(r.reloadOnly, rel) {
+		return ReloadOnly, true
+	}
+	if len(r.patterns) == 0 || matchAny(r.patterns, rel) {
+		return Restart, true
+	}
+	return 0, false
+}
+
+// excluded reports whether rel matches an exclude glob or lies under a
+// directory SkipDir prunes.
+func (r *Rules) excluded(rel string) bool {
+	if matchAny(r.excludes, rel) {
+		return true
+	}
+	if len(r.dirExcludes) == 0 {
+		return false
+	}
+	for i := 0; i < len(rel); i++ {
+		if rel[i] == '/' && matchAny(r.dirExcludes, rel[:i]) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchAny(gs []*glob.Pattern, s string) bool {
+	for _, g := range gs {
+		if g.Match(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// NeverWatched reports whether a directory with this base name is never
+// watched, whatever the options: version-control metadata and dependency
+// or bytecode caches that are large and never edited by hand.
+func NeverWatched(name string) bool {
+	switch name {
+	case ".git", ".hg", ".svn", "node_modules", "__pycache__":
+		return true
+	}
+	return false
+}
+
+// IsEditorTemp reports whether a file with this base name is an editor's
+// temporary file, which never triggers: vim swap files (*.swp, *.swx) and
+// its write probe "4913", backups (*~), Emacs auto-save (#*#) and lock
+// (.#*) files, and JetBrains safe-write files (*___jb_tmp___,
+// *___jb_old___).
+func IsEditorTemp[S string | []byte](name S) bool {
+	n := len(name)
+	if n == 0 {
+		return false
+	}
+	switch {
+	case name[n-1] == '~':
+		return true
+	case name[0] == '#' && name[n-1] == '#' && n >= 2:
+		return true
+	case n >= 2 && name[0] == '.' && name[1] == '#':
+		return true
+	case string(name) == "4913":
+		return true
+	}
+	return hasSuffix(name, ".swp") || hasSuffix(name, ".swx") ||
+		hasSuffix(name, "___jb_tmp___") || hasSuffix(name, "___jb_old___")
+}
+
+func hasSuffix[S string | []byte](s S, suffix string) bool {
+	return len(s) >= len(suffix) && string(s[len(s)-len(suffix):]) == suffix
+}
+
+// baseName returns the last segment of a slash-separated path.
+func baseName(rel string) string {
+	return rel[strings.LastIndexByte(rel, '/')+1:]
+}
+
+// joinRel joins a directory path relative to the root ("" for the root)
+// and a name.
+func joinRel(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}

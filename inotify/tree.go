@@ -1,0 +1,218 @@
+// Package inotify watches directory trees for file changes with Linux
+// inotify(7): one non-blocking inotify descriptor read through the runtime
+// poller, one reader goroutine, recursive watches added at start and for
+// every new directory, exclusion decided before a watch is added, overflow
+// recovery by rescanning, and the "never watched" / "never a trigger" rules
+// of reloadproxy (editor temporary files, VCS directories, .gitignore,
+// .watchmanconfig, --pattern/--exclude/--reload-only globs).
+//
+// The rules (rules.go, gitignore.go) are platform independent; watching
+// itself needs Linux, elsewhere [WatchTree] returns [ErrNotSupported].
+package inotify
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Errors reported by the package. Test them with errors.Is.
+var (
+	// ErrNotSupported is returned by WatchTree on systems without inotify.
+	ErrNotSupported = errors.New("inotify: file watching needs Linux inotify")
+
+	// ErrBadGlob is matched by every *GlobError.
+	ErrBadGlob = errors.New("inotify: bad glob")
+
+	// ErrWatchLimit is matched by *WatchLimitError: inotify_add_watch(2)
+	// failed with ENOSPC, fs.inotify.max_user_watches is exhausted.
+	ErrWatchLimit = errors.New("inotify: watch limit reached")
+
+	// ErrRootVanished is reported through Options.OnWarning when a watch
+	// root is deleted or moved away; nothing under it is watched any more
+	// (an overflow rescan adds it again if it reappears).
+	ErrRootVanished = errors.New("inotify: watch root vanished")
+
+	// ErrShortEvent is returned by ParseEvent for a truncated event.
+	ErrShortEvent = errors.New("inotify: short event")
+)
+
+// Op tells what happened to a path. It is a bit set: changes to one path
+// seen in the same read(2) batch are merged into one Change whose Op has
+// every bit that happened (for example Rename|Create for an editor's
+// rename-over-the-original save).
+type Op uint8
+
+// The operations.
+const (
+	// Create: the path appeared (moved in, new symlink or hard link, or a
+	// file found in a directory that was just created or moved in).
+	Create Op = 1 << iota
+	// Write: a file opened for writing was closed (IN_CLOSE_WRITE), or its
+	// metadata changed (IN_ATTRIB: touch, chmod).
+	Write
+	// Remove: the path was deleted.
+	Remove
+	// Rename: the path was moved away (the old name of a rename). The new
+	// name, if inside a watched tree, is reported as Create.
+	Rename
+	// Overflow: the kernel queue overflowed and events were lost; anything
+	// under Root may have changed. Path is "". The tree is rescanned right
+	// after it is reported.
+	Overflow
+)
+
+// String returns the set bits joined by "|", e.g. "RENAME|CREATE".
+func (op Op) String() string {
+	if op == 0 {
+		return "0"
+	}
+	names := [...]string{"CREATE", "WRITE", "REMOVE", "RENAME", "OVERFLOW"}
+	var b strings.Builder
+	for i, name := range names {
+		if op&(1<<i) != 0 {
+			if b.Len() > 0 {
+				b.WriteByte('|')
+			}
+			b.WriteString(name)
+		}
+	}
+	if rest := op &^ (1<<len(names) - 1); rest != 0 {
+		if b.Len() > 0 {
+			b.WriteByte('|')
+		}
+		fmt.Fprintf(&b, "%#x", uint8(rest))
+	}
+	return b.String()
+}
+
+// Action tells the consumer what a change calls for.
+type Action uint8
+
+// The actions.
+const (
+	// Restart: restart the backend (the default for a triggering file).
+	Restart Action = iota
+	// ReloadOnly: the path matches a --reload-only glob; refresh the
+	// browser without restarting the backend.
+	ReloadOnly
+)
+
+// String returns "restart" or "reload-only".
+func (a Action) String() string {
+	switch a {
+	case Restart:
+		return "restart"
+	case ReloadOnly:
+		return "reload-only"
+	}
+	return fmt.Sprintf("Action(%d)", uint8(a))
+}
+
+// Change is one relevant change reported to Options.OnChange.
+type Change struct {
+	Root   string // the watch root as given in Options.Roots
+	Path   string // slash-separated, relative to Root ("" for Overflow)
+	Op     Op
+	Action Action
+}
+
+// String formats c for logs: "OP root/path (action)".
+func (c Change) String() string {
+	p := c.Root
+	if c.Path != "" {
+		p = strings.TrimSuffix(c.Root, "/") + "/" + c.Path
+	}
+	return c.Op.String() + " " + p + " (" + c.Action.String() + ")"
+}
+
+// Options configures WatchTree. The zero value watches "." and reports
+// every file that is not an editor temporary file, not in a never-watched
+// directory and not .gitignored.
+type Options struct {
+	// Roots are the directories to watch; default ["."] when empty. Each
+	// must exist and be a directory when WatchTree is called.
+	Roots []string
+	// Patterns: when non-empty, only files matching one of these globs
+	// (or a ReloadOnly glob) trigger. See [NewRules] for the syntax.
+	Patterns []string
+	// Excludes: matching files never trigger and matching directories are
+	// not watched at all; wins over Patterns and ReloadOnly.
+	Excludes []string
+	// ReloadOnly: matching files trigger with Action ReloadOnly (this wins
+	// over Restart), even when they do not match Patterns.
+	ReloadOnly []string
+	// NoGitignore disables .gitignore handling (files and directories).
+	NoGitignore bool
+
+	// OnChange is called on the watcher's own goroutine, one call per
+	// relevant change, in kernel order (changes to one path within one
+	// read(2) batch are merged). It must not block long and must not call
+	// Tree.Close (Close waits for this goroutine). Required.
+	OnChange func(Change)
+	// OnWarning receives problems that do not stop watching: a
+	// *WatchLimitError, ErrRootVanished, unreadable directories. Called
+	// on the watcher's goroutine, or on WatchTree's caller's goroutine for
+	// problems met during the initial scan. May be nil.
+	OnWarning func(error)
+}
+
+// GlobError is a glob rejected by ValidateGlob or NewRules.
+type GlobError struct {
+	Pattern string // the glob as given
+	Offset  int    // byte offset in Pattern where the problem was found
+	Reason  string // e.g. "unclosed `{`"
+	Err     error  // the underlying *glob.SyntaxError, if any
+}
+
+// Error reads like: inotify: bad glob "src/{a,b": unclosed `{` at byte 8.
+func (e *GlobError) Error() string {
+	return fmt.Sprintf("inotify: bad glob %q: %s at byte %d", e.Pattern, e.Reason, e.Offset)
+}
+
+// Unwrap returns the underlying syntax error.
+func (e *GlobError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrBadGlob) true.
+func (e *GlobError) Is(target error) bool { return target == ErrBadGlob }
+
+// WatchLimitError reports that some directories could not be watched
+// because fs.inotify.max_user_watches is exhausted. Watching continues for
+// the directories that were added.
+type WatchLimitError struct {
+	Watched   int // watches this Tree holds
+	Missing   int // directories that could not be watched
+	Limit     int // fs.inotify.max_user_watches when it happened (0 if unknown)
+	Suggested int // a value for the sysctl that leaves room
+}
+
+// Needed is the number of watches the Tree needs: Watched + Missing.
+func (e *WatchLimitError) Needed() int { return e.Watched + e.Missing }
+
+// Error names the counts and the fix.
+func (e *WatchLimitError) Error() string {
+	limit := "unknown"
+	if e.Limit > 0 {
+		limit = fmt.Sprint(e.Limit)
+	}
+	return fmt.Sprintf("inotify: watch limit reached (fs.inotify.max_user_watches=%s): "+
+		"%d directories need watches, %d are watched, changes in the other %d will be missed; "+
+		"raise the limit with: sudo sysctl fs.inotify.max_user_watches=%d "+
+		"(add it to /etc/sysctl.d/ to keep it)",
+		limit, e.Needed(), e.Watched, e.Missing, e.Suggested)
+}
+
+// Is makes errors.Is(err, ErrWatchLimit) true.
+func (e *WatchLimitError) Is(target error) bool { return target == ErrWatchLimit }
+
+// suggestWatchLimit returns a sysctl value for a user who hit limit with
+// missing watches short: at least 524288 (the value IDEs recommend, about
+// 0.5 GiB of kernel memory at most), else the next power of two that fits.
+func suggestWatchLimit(limit, missing int) int {
+	need := limit + missing
+	s := 524288
+	for s < need {
+		s *= 2
+	}
+	return s
+}
