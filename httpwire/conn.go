@@ -83,6 +83,8 @@ type conn struct {
 	chunks      ChunkedScanner
 	inject      bool // the response to this request gets the reload tag if it is HTML
 	injector    Injector
+	host        []byte             // copy of the request's Host, for the CSP of an injected page
+	cspValues   [][]byte           // rewritten Content-Security-Policy values, in field order
 	emitRaw     func([]byte) error // append to c.out (bound once)
 	emitScratch func([]byte) error // append to c.scratch (bound once)
 	scratch     []byte             // injector output for one chunk
@@ -338,6 +340,9 @@ func (c *conn) proxy() bool {
 	idempotent := req.Idempotent()
 	wantsHTML := wantsHTML(req)
 	c.inject = wantsHTML && len(c.srv.Inject) > 0 && !isHead && !upgrade
+	if c.inject {
+		c.host = append(c.host[:0], req.Host...)
+	}
 
 	// The outgoing head is built now: the request's fields point into
 	// c.in, which streaming the body reuses.

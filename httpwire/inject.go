@@ -292,10 +292,15 @@ func (h *ResponseHead) injectable() bool {
 // re-framed chunk by chunk, a close-delimited one streams until EOF.
 func (c *conn) forwardInjected(framing Framing, keep bool, clientMinor int) bool {
 	tag := c.srv.Inject
+	c.cspValues = c.cspValues[:0]
+	if c.resp.Field("Content-Security-Policy") != nil {
+		tag = c.planCSP()
+	}
 	c.injector.Reset(tag)
 	c.resp.lengthDelta = int64(len(tag))
 	c.out = c.appendResponseHead(c.out[:0], keep, clientMinor)
 	c.resp.lengthDelta = 0
+	c.cspValues = c.cspValues[:0]
 	c.bin.consume(c.respLen)
 	switch framing {
 	case LengthBody:

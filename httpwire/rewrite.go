@@ -96,8 +96,15 @@ func (c *conn) appendResponseHead(dst []byte, keep bool, clientMinor int) []byte
 	dst = append(dst, resp.Reason...)
 	dst = append(dst, "\r\n"...)
 	switching := resp.Status == 101
+	csp := 0
 	for _, f := range resp.Fields {
 		switch fieldKind(f.Name) {
+		case kindCSP:
+			if csp < len(c.cspValues) {
+				dst = appendField(dst, f.Name, c.cspValues[csp])
+				csp++
+				continue
+			}
 		case kindConnection, kindKeepAlive, kindProxyConnection, kindTE:
 			continue
 		case kindUpgrade:

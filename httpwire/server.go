@@ -34,8 +34,13 @@ type Server struct {
 	LocalUpgrade func(conn net.Conn, pending []byte)
 
 	// Inject is the tag inserted into HTML page navigations and into the
-	// proxy's own HTML error pages. Empty: no injection.
+	// proxy's own HTML error pages. Empty: no injection. It must be a
+	// <script> element, so that a CSP nonce can be added to it.
 	Inject []byte
+	// ScriptPath and SocketPath are the paths of the injected client's
+	// script and WebSocket, which a page's Content-Security-Policy is
+	// amended to allow.
+	ScriptPath, SocketPath string
 
 	// Files, when set, answers every request not under LocalPrefix from a
 	// directory instead of a backend (static mode).

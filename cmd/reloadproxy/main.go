@@ -85,6 +85,7 @@ func serve(o *Options, log *logger) error {
 	}
 	if !o.NoInject {
 		a.srv.Inject = ws.ScriptTag()
+		a.srv.ScriptPath, a.srv.SocketPath = ws.ScriptPath, ws.SocketPath
 	}
 
 	ctx, stop := context.WithCancel(context.Background())

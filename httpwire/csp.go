@@ -1,0 +1,182 @@
+package httpwire
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+)
+
+// A page's Content-Security-Policy would block the injected reload client.
+// The proxy adds to that response's policy exactly what the client needs:
+// permission for its one script, and for its one WebSocket, and nothing
+// more (CSP Level 3, https://www.w3.org/TR/CSP3/).
+//
+// The script: where the effective directive (script-src-elem, script-src,
+// default-src) already relies on nonces, hashes or 'strict-dynamic', a fresh
+// nonce is added and put on the tag. Where it allows inline scripts without
+// them, a nonce would switch 'unsafe-inline' off (CSP3 §8.3), so the
+// script's own URL is added instead. A directive that already allows 'self'
+// or * needs nothing.
+//
+// The socket: the effective directive (connect-src, default-src) gets the
+// socket's URL unless it allows 'self' or * already.
+//
+// A directive is never widened for other resource types: when the
+// effective directive is default-src, a script-src or connect-src copy of it
+// is added rather than default-src itself changed.
+
+// cspPlan is what the proxy does to one response's policies.
+type cspPlan struct {
+	nonce []byte // non-empty: the tag carries nonce="..."
+}
+
+// newNonce returns 22 characters of base64url randomness (128 bits).
+func newNonce(dst []byte) []byte {
+	var raw [16]byte
+	rand.Read(raw[:])
+	n := base64.RawURLEncoding.EncodedLen(len(raw))
+	start := len(dst)
+	dst = append(dst, make([]byte, n)...)
+	base64.RawURLEncoding.Encode(dst[start:], raw[:])
+	return dst
+}
+
+// directive is one serialized directive of a policy: its name and values.
+type directive struct {
+	name   []byte
+	values [][]byte
+}
+
+func parsePolicy(policy []byte) []directive {
+	var ds []directive
+	for _, part := range bytes.Split(policy, []byte(";")) {
+		fields := bytes.Fields(part)
+		if len(fields) == 0 {
+			continue
+		}
+		ds = append(ds, directive{name: bytes.ToLower(fields[0]), values: fields[1:]})
+	}
+	return ds
+}
+
+func findDirective(ds []directive, names ...string) int {
+	for _, name := range names {
+		for i, d := range ds {
+			if string(d.name) == name {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func hasSource(values [][]byte, pred func(v []byte) bool) bool {
+	for _, v := range values {
+		if pred(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func isKeyword(kw string) func([]byte) bool {
+	return func(v []byte) bool { return equalFold(v, kw) }
+}
+
+func isNonceOrHash(v []byte) bool {
+	return hasPrefixFold(v, "'nonce-") || hasPrefixFold(v, "'sha256-") || hasPrefixFold(v, "'sha384-") || hasPrefixFold(v, "'sha512-")
+}
+
+func allowsSelf(values [][]byte) bool {
+	return hasSource(values, isKeyword("'self'")) || hasSource(values, isKeyword("*"))
+}
+
+// rewritePolicy returns the policy with the reload client allowed. host is
+// the request's Host; scriptPath and socketPath are the client's. When the
+// script needs a nonce, plan.nonce is set (once per response).
+func rewritePolicy(policy, host []byte, scriptPath, socketPath string, plan *cspPlan) []byte {
+	ds := parsePolicy(policy)
+	changed := false
+
+	if i := findDirective(ds, "script-src-elem", "script-src", "default-src"); i >= 0 {
+		d := ds[i]
+		var add []byte
+		switch {
+		case hasSource(d.values, isKeyword("'strict-dynamic'")) || hasSource(d.values, isNonceOrHash):
+			if len(plan.nonce) == 0 {
+				plan.nonce = newNonce(nil)
+			}
+			add = append(append([]byte("'nonce-"), plan.nonce...), '\'')
+		case allowsSelf(d.values):
+		default:
+			add = append(append([]byte("http://"), host...), scriptPath...)
+		}
+		if add != nil {
+			ds = addSource(ds, i, "script-src", add)
+			changed = true
+		}
+	}
+	if i := findDirective(ds, "connect-src", "default-src"); i >= 0 && !allowsSelf(ds[i].values) {
+		ds = addSource(ds, i, "connect-src", append(append([]byte("ws://"), host...), socketPath...))
+		changed = true
+	}
+	if !changed {
+		return policy
+	}
+	var out []byte
+	for k, d := range ds {
+		if k > 0 {
+			out = append(out, "; "...)
+		}
+		out = append(out, d.name...)
+		for _, v := range d.values {
+			out = append(out, ' ')
+			out = append(out, v...)
+		}
+	}
+	return out
+}
+
+// addSource adds src to directive i, or, when i is default-src, to a new
+// directive named as (a copy of default-src), leaving default-src alone.
+// 'none' cannot be combined with sources, so it is replaced.
+func addSource(ds []directive, i int, as string, src []byte) []directive {
+	values := ds[i].values
+	if string(ds[i].name) == "default-src" {
+		values = append([][]byte(nil), values...)
+	}
+	kept := values[:0:0]
+	for _, v := range values {
+		if !equalFold(v, "'none'") {
+			kept = append(kept, v)
+		}
+	}
+	kept = append(kept, src)
+	if string(ds[i].name) == "default-src" {
+		return append(ds, directive{name: []byte(as), values: kept})
+	}
+	ds[i].values = kept
+	return ds
+}
+
+// planCSP rewrites the response's Content-Security-Policy fields for the
+// reload client and returns the tag to inject (with a nonce if one is
+// needed). It allocates, but only for pages that have a policy.
+func (c *conn) planCSP() []byte {
+	tag := c.srv.Inject
+	c.cspValues = c.cspValues[:0]
+	var plan cspPlan
+	for _, f := range c.resp.Fields {
+		if fieldKind(f.Name) == kindCSP {
+			c.cspValues = append(c.cspValues, rewritePolicy(f.Value, c.host, c.srv.ScriptPath, c.srv.SocketPath, &plan))
+		}
+	}
+	if len(plan.nonce) > 0 && bytes.HasPrefix(tag, []byte("<script")) {
+		withNonce := make([]byte, 0, len(tag)+len(plan.nonce)+10)
+		withNonce = append(withNonce, "<script nonce=\""...)
+		withNonce = append(withNonce, plan.nonce...)
+		withNonce = append(withNonce, '"')
+		tag = append(withNonce, tag[len("<script"):]...)
+	}
+	return tag
+}

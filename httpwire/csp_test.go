@@ -1,0 +1,74 @@
+package httpwire
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestRewritePolicy(t *testing.T) {
+	const host = "localhost:8000"
+	const script, socket = "/.reloadproxy/client.js", "/.reloadproxy/ws"
+	tests := []struct {
+		name      string
+		policy    string
+		want      string // NONCE stands for the generated nonce
+		wantNonce bool
+	}{
+		{"self allows both", "default-src 'self'", "default-src 'self'", false},
+		{"star allows both", "script-src *; connect-src *", "script-src *; connect-src *", false},
+		{"nonce-based script-src gets a nonce", "script-src 'nonce-abc'; connect-src 'self'",
+			"script-src 'nonce-abc' 'nonce-NONCE'; connect-src 'self'", true},
+		{"hash-based", "script-src 'sha256-xyz=' 'self'", "script-src 'sha256-xyz=' 'self' 'nonce-NONCE'", true},
+		{"strict-dynamic ignores self", "script-src 'strict-dynamic' 'self' 'nonce-a'; default-src 'self'",
+			"script-src 'strict-dynamic' 'self' 'nonce-a' 'nonce-NONCE'; default-src 'self'", true},
+		{"unsafe-inline keeps working: URL not nonce", "script-src 'unsafe-inline'; connect-src https://api.test",
+			"script-src 'unsafe-inline' http://localhost:8000/.reloadproxy/client.js; connect-src https://api.test ws://localhost:8000/.reloadproxy/ws", false},
+		{"none is replaced", "script-src 'none'; connect-src 'none'",
+			"script-src http://localhost:8000/.reloadproxy/client.js; connect-src ws://localhost:8000/.reloadproxy/ws", false},
+		{"default-src is copied, not widened", "default-src https://cdn.test; img-src *",
+			"default-src https://cdn.test; img-src *; script-src https://cdn.test http://localhost:8000/.reloadproxy/client.js; connect-src https://cdn.test ws://localhost:8000/.reloadproxy/ws", false},
+		{"script-src-elem wins over script-src", "script-src-elem 'nonce-q'; script-src 'self'; connect-src 'self'",
+			"script-src-elem 'nonce-q' 'nonce-NONCE'; script-src 'self'; connect-src 'self'", true},
+		{"no fetch directives", "frame-ancestors 'none'", "frame-ancestors 'none'", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var plan cspPlan
+			got := string(rewritePolicy([]byte(tt.policy), []byte(host), script, socket, &plan))
+			if (len(plan.nonce) > 0) != tt.wantNonce {
+				t.Fatalf("nonce %q, want one: %v", plan.nonce, tt.wantNonce)
+			}
+			want := strings.ReplaceAll(tt.want, "NONCE", string(plan.nonce))
+			if got != want {
+				t.Errorf("\n got %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+func TestInjectWithCSPThroughProxy(t *testing.T) {
+	const page = "<html><head></head><body></body></html>"
+	be := startRecordingBackend(t, func(*http.Request, []byte) string {
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Security-Policy: script-src 'nonce-page'; connect-src 'self'\r\n"+
+			"Content-Security-Policy: default-src 'self'\r\nContent-Length: %d\r\n\r\n%s", len(page), page)
+	})
+	srv := &Server{Backend: &fixedBackend{addr: be.addr()}, Inject: []byte(testTag),
+		ScriptPath: "/.reloadproxy/client.js", SocketPath: "/.reloadproxy/ws"}
+	addr := startProxy(t, srv)
+	got := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: localhost:8000\r\nSec-Fetch-Dest: document\r\nConnection: close\r\n\r\n")
+	m := regexp.MustCompile(`Content-Security-Policy: script-src 'nonce-page' 'nonce-([A-Za-z0-9_-]{22})'; connect-src 'self'\r\n`).FindStringSubmatch(got)
+	if m == nil {
+		t.Fatalf("first policy not amended with a nonce:\n%s", got)
+	}
+	if !strings.Contains(got, "Content-Security-Policy: default-src 'self'\r\n") {
+		t.Errorf("second policy should be unchanged:\n%s", got)
+	}
+	tag := `<script nonce="` + m[1] + `"` + testTag[len("<script"):]
+	wantBody := "<html><head>" + tag + "</head><body></body></html>"
+	if !strings.HasSuffix(got, "\r\n\r\n"+wantBody) || !strings.Contains(got, fmt.Sprintf("Content-Length: %d\r\n", len(wantBody))) {
+		t.Fatalf("body or length wrong, want body %q:\n%s", wantBody, got)
+	}
+}
