@@ -1,0 +1,27 @@
+//go:build !linux
+
+package supervisor
+
+import (
+	"errors"
+	"os/exec"
+	"strconv"
+	"syscall"
+)
+
+// errAddrInUse means something already accepted a connection on Addr
+// before the backend was started.
+var errAddrInUse = errors.New("address already in use")
+
+// errUnsupported is the start error of every backend outside Linux: process
+// groups with Pdeathsig and child subreapers are Linux features.
+var errUnsupported = errors.New("supervisor: running a backend is only supported on Linux")
+
+func becomeSubreaper() error               { return errUnsupported }
+func setProcAttr(*exec.Cmd)                {}
+func killGroup(int, syscall.Signal)        {}
+func signalName(sig syscall.Signal) string { return "signal " + strconv.Itoa(int(sig)) }
+
+func (s *Supervisor) runProcess(p *process) {
+	s.procC <- procMsg{p: p, exited: true, startErr: errUnsupported}
+}
