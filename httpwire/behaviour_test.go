@@ -470,3 +470,62 @@ func TestForwardedQuotesIPv6(t *testing.T) {
 		t.Fatalf("backend received %q, want it to contain %q", raw, want)
 	}
 }
+
+func TestIfModifiedSinceAfterChange(t *testing.T) {
+	be := startRecordingBackend(t, respondOK)
+	srv := &Server{Backend: &fixedBackend{addr: be.addr()}}
+	addr := startProxy(t, srv)
+	now := time.Now().UTC()
+	recent := now.Format(http.TimeFormat)
+	old := now.Add(-time.Hour).Format(http.TimeFormat)
+	send := func(ims string) string {
+		t.Helper()
+		rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\nIf-Modified-Since: "+ims+"\r\nConnection: close\r\n\r\n")
+		raw, _ := be.received()
+		return raw
+	}
+	// No change seen yet: validators pass through.
+	if raw := send(recent); !strings.Contains(raw, "If-Modified-Since: "+recent) {
+		t.Fatalf("before any change the field must be kept:\n%s", raw)
+	}
+	srv.NoteChange(now)
+	be.mu.Lock()
+	be.raw.Reset()
+	be.mu.Unlock()
+	if raw := send(recent); strings.Contains(raw, "If-Modified-Since") {
+		t.Fatalf("a copy from the change's second may be stale, the field must go:\n%s", raw)
+	}
+	be.mu.Lock()
+	be.raw.Reset()
+	be.mu.Unlock()
+	if raw := send(old); !strings.Contains(raw, "If-Modified-Since: "+old) {
+		t.Fatalf("a copy older than the change is validated by the backend:\n%s", raw)
+	}
+}
+
+func TestCloseIdleSparesUnusedConnections(t *testing.T) {
+	be := startRecordingBackend(t, respondOK)
+	srv := &Server{Backend: &fixedBackend{addr: be.addr()}}
+	addr := startProxy(t, srv)
+	used, usedBr := dialRaw(t, addr)
+	io.WriteString(used, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, err := http.ReadResponse(usedBr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	fresh, freshBr := dialRaw(t, addr)
+	time.Sleep(50 * time.Millisecond) // both parked in the poller
+	srv.CloseIdle()
+	// The kept-alive connection is closed: its client retries elsewhere.
+	used.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, err := usedBr.ReadByte(); err != io.EOF {
+		t.Fatalf("kept-alive idle connection: read %q, %v; want EOF", n, err)
+	}
+	// The unused one still serves its first request.
+	io.WriteString(fresh, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, err = http.ReadResponse(freshBr, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("unused connection after CloseIdle: %v", err)
+	}
+}

@@ -37,7 +37,8 @@ var (
 // Connection states, for closing idle connections from another goroutine.
 const (
 	stateActive int32 = iota
-	stateIdle         // waiting for the first byte of a request, holding no buffer
+	stateIdle         // kept alive, waiting for the next request, holding no buffer
+	stateNew          // waiting for its first request, holding no buffer
 	stateClosing
 )
 
@@ -45,11 +46,12 @@ const (
 // Everything but state, beMu and be's deadlines belongs to the goroutine
 // running serve.
 type conn struct {
-	srv   *Server
-	nc    net.Conn
-	tcp   *net.TCPConn    // nc as TCP, or nil
-	raw   syscall.RawConn // for waiting without a buffer; nil if not TCP
-	state atomic.Int32
+	srv    *Server
+	nc     net.Conn
+	tcp    *net.TCPConn    // nc as TCP, or nil
+	raw    syscall.RawConn // for waiting without a buffer; nil if not TCP
+	state  atomic.Int32
+	served bool // a request was read: waiting for another is kept-alive idleness
 
 	waitReadable func(fd uintptr) bool // bound once: a method value allocates
 	peek         [1]byte
@@ -187,14 +189,21 @@ func (c *conn) awaitRequest() bool {
 	}
 	if c.raw != nil {
 		c.releaseBuffers()
-		if !c.state.CompareAndSwap(stateActive, stateIdle) {
+		// A connection that has not sent a request yet is not "idle" for
+		// CloseIdle: its client would not retry a request on it.
+		waiting := stateIdle
+		if !c.served {
+			waiting = stateNew
+		}
+		if !c.state.CompareAndSwap(stateActive, waiting) {
 			return false
 		}
 		err := c.raw.Read(c.waitReadable)
-		if !c.state.CompareAndSwap(stateIdle, stateActive) || err != nil {
+		if !c.state.CompareAndSwap(waiting, stateActive) || err != nil {
 			return false
 		}
 	}
+	c.served = true
 	c.in.get()
 	c.getOut()
 	return true
@@ -275,18 +284,24 @@ func (c *conn) reject(err error) {
 	c.out = appendSimpleResponse(c.out[:0], pe.Status, pe.Reason)
 	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	c.nc.Write(c.out)
-	// Let the client read the answer: a close with unread input would send
-	// a reset that can destroy it.
-	if c.tcp != nil {
-		c.tcp.CloseWrite()
-		c.nc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		c.in.r, c.in.w = 0, 0
-		for i := 0; i < 16; i++ {
-			if _, err := c.in.fill(c.nc); err != nil {
-				break
-			}
-			c.in.r, c.in.w = 0, 0
+	c.lingerClose()
+}
+
+// lingerClose half-closes the connection and drains what the client is
+// still sending for a moment, so that closing with unread input does not
+// send a reset that could destroy the response.
+func (c *conn) lingerClose() {
+	if c.tcp == nil {
+		return
+	}
+	c.tcp.CloseWrite()
+	c.nc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	c.in.r, c.in.w = 0, 0
+	for i := 0; i < 16; i++ {
+		if _, err := c.in.fill(c.nc); err != nil {
+			break
 		}
+		c.in.r, c.in.w = 0, 0
 	}
 }
 

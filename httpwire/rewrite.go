@@ -1,6 +1,9 @@
 package httpwire
 
-import "strconv"
+import (
+	"strconv"
+	"time"
+)
 
 // appendRequestHead appends the head sent to the backend: the request line
 // and fields as received, less the hop-by-hop fields (RFC 9110 §7.6.1),
@@ -36,6 +39,10 @@ func (c *conn) appendRequestHead(dst []byte) []byte {
 		case kindAcceptEncoding:
 			if c.inject {
 				continue // replaced: the page must come back unencoded
+			}
+		case kindIfModifiedSince:
+			if c.mayBeStale(f.Value) {
+				continue
 			}
 		case kindContentLength, kindTransferEncoding, kindHost:
 			// Framing fields stay even if Connection names them: dropping
@@ -84,6 +91,17 @@ func (c *conn) appendRequestHead(dst []byte) []byte {
 		dst = append(dst, "\r\n"...)
 	}
 	return append(dst, "\r\n"...)
+}
+
+// mayBeStale reports whether a cached copy validated by the date ims may
+// predate the latest file change: its second is not before the change's.
+func (c *conn) mayBeStale(ims []byte) bool {
+	changed := c.srv.changedAt.Load()
+	if changed == 0 {
+		return false
+	}
+	t, err := time.Parse(httpDate, string(ims))
+	return err != nil || t.Unix() >= changed-1
 }
 
 // appendResponseHead appends the head sent to the client for c.resp.
@@ -192,6 +210,8 @@ func statusText(status int) string {
 		return "OK"
 	case 206:
 		return "Partial Content"
+	case 301:
+		return "Moved Permanently"
 	case 304:
 		return "Not Modified"
 	case 400:

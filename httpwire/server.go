@@ -65,6 +65,9 @@ type Server struct {
 	closed    bool
 	wg        sync.WaitGroup
 
+	// changedAt is the Unix second of the latest file change (0: none).
+	changedAt atomic.Int64
+
 	// epoch changes when responses may change (the backend leaves
 	// Running): a connection that started a request in an older epoch
 	// closes once its response is complete.
@@ -154,6 +157,13 @@ func (s *Server) CloseIdle() {
 	}
 	s.mu.Unlock()
 }
+
+// NoteChange records that files changed at t. HTTP dates have a resolution
+// of one second, so a file saved twice within a second keeps its
+// Last-Modified; from then on, a request whose If-Modified-Since is not
+// older than the change's second is forwarded without it, so that the
+// backend cannot answer 304 with the stale copy. Safe from any goroutine.
+func (s *Server) NoteChange(t time.Time) { s.changedAt.Store(t.Unix()) }
 
 // Close stops accepting, closes every connection and waits for their
 // goroutines. Connections handed to LocalUpgrade are not waited for.
