@@ -260,4 +260,3 @@ func parseSignal(s string) (syscall.Signal, error) {
 	}
 	return 0, usagef("--stop-signal %q: not a signal name (KILL, TERM, INT, HUP, QUIT, USR1, USR2) or number", s)
 }
-

@@ -100,6 +100,10 @@ func serve(o *Options, log *logger) error {
 		a.srv.Files = &httpwire.FileServer{Root: o.Root}
 		a.reloads = newDebouncer(o.Debounce, a.reloadBrowsers)
 	default:
+		debounce := o.Debounce
+		if debounce == 0 {
+			debounce = time.Nanosecond // the supervisor reads zero as "default"
+		}
 		sup, err := supervisor.New(supervisor.Config{
 			Command:      o.Command,
 			Addr:         o.Backend,
@@ -107,7 +111,7 @@ func serve(o *Options, log *logger) error {
 			ReadyTimeout: o.ReadyTimeout,
 			StopSignal:   o.StopSignal,
 			StopTimeout:  o.StopTimeout,
-			Debounce:     o.Debounce,
+			Debounce:     debounce,
 			IdleStop:     o.IdleStop,
 			Log:          log,
 			// Browsers reload when the new backend is ready, and when it
@@ -197,6 +201,7 @@ func serve(o *Options, log *logger) error {
 
 // changed receives file changes from the watcher's goroutine.
 func (a *app) changed(c inotify.Change) {
+	a.srv.NoteChange(time.Now())
 	if c.Action == inotify.ReloadOnly {
 		a.log.Info("reloading browsers: " + c.Path + " changed")
 		if strings.HasSuffix(c.Path, ".css") {
