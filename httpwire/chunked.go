@@ -19,21 +19,27 @@ var (
 type chunkState uint8
 
 const (
-	chunkSizeStart chunkState = iota // first hex digit of a chunk-size
-	chunkSize                        // more hex digits
-	chunkSizeBWS                     // whitespace after the size: only ';' may follow
-	chunkExt                         // inside chunk extensions, up to CR
-	chunkExtQuoted                   // inside a quoted-string extension value
-	chunkExtEscape                   // after a backslash in a quoted string
-	chunkSizeLF                      // CR seen, LF expected
-	chunkData                        // data bytes
-	chunkDataCR                      // CR after data
-	chunkDataLF                      // LF after data
-	trailerStart                     // start of a trailer line or the final CRLF
-	trailerName                      // field name
-	trailerValue                     // field value up to CR
-	trailerLF                        // LF after a trailer line
-	finalLF                          // LF of the final CRLF
+	chunkSizeStart    chunkState = iota // first hex digit of a chunk-size
+	chunkSize                           // more hex digits
+	chunkSizeBWS                        // whitespace after the size or an extension: only ';' may follow
+	chunkExtNameStart                   // after ';': BWS, then a chunk-ext-name
+	chunkExtName                        // more of the name
+	chunkExtNameBWS                     // whitespace after the name: '=' or ';' follow
+	chunkExtValStart                    // after '=': BWS, then a token or quoted-string
+	chunkExtVal                         // more of a token value
+	chunkExtValBWS                      // whitespace after a value: only ';' may follow
+	chunkExtQuoted                      // inside a quoted-string value
+	chunkExtEscape                      // after a backslash in a quoted string
+	chunkExtQuotedEnd                   // after the closing quote
+	chunkSizeLF                         // CR seen, LF expected
+	chunkData                           // data bytes
+	chunkDataCR                         // CR after data
+	chunkDataLF                         // LF after data
+	trailerStart                        // start of a trailer line or the final CRLF
+	trailerName                         // field name
+	trailerValue                        // field value up to CR
+	trailerLF                           // LF after a trailer line
+	finalLF                             // LF of the final CRLF
 	chunkDone
 )
 
@@ -83,7 +89,7 @@ func (s *ChunkedScanner) Scan(p []byte) (n int, err error) {
 		case chunkSizeStart:
 			v := unhex(c)
 			if v < 0 {
-				return i, ErrChunkSize
+				return i, byteError(c, ErrChunkSize)
 			}
 			s.size, s.sizeSeen, s.line = uint64(v), 1, 1
 			s.state = chunkSize
@@ -102,44 +108,109 @@ func (s *ChunkedScanner) Scan(p []byte) (n int, err error) {
 			case '\r':
 				s.state = chunkSizeLF
 			case ';':
-				s.state = chunkExt
+				s.state = chunkExtNameStart
 			case ' ', '\t':
 				s.state = chunkSizeBWS // BWS before ';' (RFC 9112 §7.1.1)
 			default:
-				return i, ErrChunkSize
+				return i, byteError(c, ErrChunkSize)
 			}
 		case chunkSizeBWS:
 			switch c {
 			case ' ', '\t':
 			case ';':
-				s.state = chunkExt
+				s.state = chunkExtNameStart
 			default:
-				return i, ErrChunkSize
+				return i, byteError(c, ErrChunkSize)
 			}
-		case chunkExt:
+		// chunk-ext = *( BWS ";" BWS chunk-ext-name
+		//                [ BWS "=" BWS chunk-ext-val ] )  (RFC 9112 §7.1.1)
+		case chunkExtNameStart:
 			switch {
+			case c == ' ' || c == '\t':
+			case tokenTable[c]:
+				s.state = chunkExtName
+			default:
+				return i, byteError(c, ErrChunkExt)
+			}
+		case chunkExtName:
+			switch {
+			case tokenTable[c]:
+			case c == '=':
+				s.state = chunkExtValStart
+			case c == ';':
+				s.state = chunkExtNameStart
+			case c == ' ' || c == '\t':
+				s.state = chunkExtNameBWS
 			case c == '\r':
 				s.state = chunkSizeLF
+			default:
+				return i, byteError(c, ErrChunkExt)
+			}
+		case chunkExtNameBWS:
+			switch c {
+			case ' ', '\t':
+			case '=':
+				s.state = chunkExtValStart
+			case ';':
+				s.state = chunkExtNameStart
+			default:
+				return i, byteError(c, ErrChunkExt)
+			}
+		case chunkExtValStart:
+			switch {
+			case c == ' ' || c == '\t':
 			case c == '"':
 				s.state = chunkExtQuoted
-			case tokenTable[c] || c == ';' || c == '=' || c == ' ' || c == '\t':
+			case tokenTable[c]:
+				s.state = chunkExtVal
 			default:
-				return i, ErrChunkExt
+				return i, byteError(c, ErrChunkExt)
+			}
+		case chunkExtVal:
+			switch {
+			case tokenTable[c]:
+			case c == ';':
+				s.state = chunkExtNameStart
+			case c == ' ' || c == '\t':
+				s.state = chunkExtValBWS
+			case c == '\r':
+				s.state = chunkSizeLF
+			default:
+				return i, byteError(c, ErrChunkExt)
+			}
+		case chunkExtValBWS:
+			switch c {
+			case ' ', '\t':
+			case ';':
+				s.state = chunkExtNameStart
+			default:
+				return i, byteError(c, ErrChunkExt)
 			}
 		case chunkExtQuoted:
 			switch {
 			case c == '"':
-				s.state = chunkExt
+				s.state = chunkExtQuotedEnd
 			case c == '\\':
 				s.state = chunkExtEscape
 			case !valueTable[c]:
-				return i, ErrChunkExt
+				return i, byteError(c, ErrChunkExt)
 			}
 		case chunkExtEscape:
 			if !valueTable[c] {
-				return i, ErrChunkExt
+				return i, byteError(c, ErrChunkExt)
 			}
 			s.state = chunkExtQuoted
+		case chunkExtQuotedEnd:
+			switch c {
+			case ';':
+				s.state = chunkExtNameStart
+			case ' ', '\t':
+				s.state = chunkExtValBWS
+			case '\r':
+				s.state = chunkSizeLF
+			default:
+				return i, byteError(c, ErrChunkExt)
+			}
 		case chunkSizeLF:
 			if c != '\n' {
 				return i, ErrBareCR
@@ -149,6 +220,9 @@ func (s *ChunkedScanner) Scan(p []byte) (n int, err error) {
 			} else {
 				s.state = chunkData
 			}
+			// The CRLF after the data starts the count of the next line,
+			// so a size line at the limit is not charged for it twice.
+			s.line = 0
 			i++
 			continue
 		case chunkData:
@@ -180,21 +254,21 @@ func (s *ChunkedScanner) Scan(p []byte) (n int, err error) {
 			case tokenTable[c]:
 				s.state = trailerName
 			default:
-				return i, ErrTrailer
+				return i, byteError(c, ErrTrailer)
 			}
 		case trailerName:
 			switch {
 			case c == ':':
 				s.state = trailerValue
 			case !tokenTable[c]:
-				return i, ErrTrailer
+				return i, byteError(c, ErrTrailer)
 			}
 		case trailerValue:
 			switch {
 			case c == '\r':
 				s.state = trailerLF
 			case !valueTable[c]:
-				return i, ErrTrailer
+				return i, byteError(c, ErrTrailer)
 			}
 		case trailerLF:
 			if c != '\n' {
@@ -210,8 +284,8 @@ func (s *ChunkedScanner) Scan(p []byte) (n int, err error) {
 		case chunkDone:
 			return i, nil
 		}
-		// Every byte outside chunk data lands here: bound the lines.
-		i++
+		// Every byte outside chunk data lands here: bound the lines. Like
+		// a grammar error, a limit is reported at the byte that broke it.
 		if s.state >= trailerStart {
 			s.trailer++
 			if s.trailer > maxTrailerBytes {
@@ -223,8 +297,18 @@ func (s *ChunkedScanner) Scan(p []byte) (n int, err error) {
 				return i, ErrChunkLine
 			}
 		}
+		i++
 	}
 	return i, nil
+}
+
+// byteError is the error for an unexpected byte c in a framing line: a bare
+// LF (RFC 9112 §2.2) if it is one, else def. Only error paths call it.
+func byteError(c byte, def *Error) error {
+	if c == '\n' {
+		return ErrBareLF
+	}
+	return def
 }
 
 func unhex(c byte) int {

@@ -88,7 +88,7 @@ type RequestHead struct {
 	Host          []byte
 	KeepAlive     bool // the client allows another request on this connection
 	Upgrade       bool // Connection: upgrade with an Upgrade field
-	Expect100     bool // Expect: 100-continue
+	Expect100     bool // Expect: 100-continue, in HTTP/1.1 only (RFC 9110 §10.1.1)
 
 	// ConnectionOptions are the tokens of Connection other than close,
 	// keep-alive and upgrade: fields with those names are hop-by-hop.
@@ -138,7 +138,10 @@ func (h *RequestHead) Parse(buf []byte) (n int, err error) {
 	if n > MaxHeadBytes {
 		return 0, ErrHeadTooLarge
 	}
-	return n, h.interpret()
+	if err := h.interpret(); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // parseRequestLine parses method SP request-target SP HTTP-version CRLF
@@ -183,10 +186,7 @@ func (h *RequestHead) parseRequestLine(b []byte) (int, error) {
 		}
 		return 0, ErrNeedMore
 	}
-	if line[j] != ' ' {
-		if j == 0 {
-			return 0, lineError(line, j, complete, ErrRequestLine)
-		}
+	if j == 0 || line[j] != ' ' {
 		return 0, lineError(line, j, complete, ErrMethod)
 	}
 	h.Method = line[:j]
@@ -350,13 +350,17 @@ func parseFields(b []byte, i int, fields []Field) ([]Field, int, error) {
 			return fields, 0, ErrNeedMore
 		}
 		if b[i] != ':' {
-			if b[i] == ' ' || b[i] == '\t' {
+			switch b[i] {
+			case ' ', '\t':
 				return fields, 0, ErrSpaceBeforeColon // RFC 9112 §5.1
+			case '\n':
+				return fields, 0, ErrBareLF
+			case '\r':
+				if i+1 < len(b) && b[i+1] != '\n' {
+					return fields, 0, ErrBareCR
+				}
 			}
-			if b[i] == '\r' || b[i] == '\n' {
-				return fields, 0, ErrFieldName // a line without a colon
-			}
-			return fields, 0, ErrFieldName
+			return fields, 0, ErrFieldName // or a line without a colon
 		}
 		if i == start {
 			return fields, 0, ErrFieldName
@@ -468,12 +472,12 @@ func (h *RequestHead) interpret() error {
 			return ErrLengthAndEncoding // RFC 9112 §6.1, §6.3 item 3
 		case enc.err != nil:
 			return enc.err
-		case !enc.chunked:
-			// A MUST (RFC 9112 §6.3 item 4), so it outranks the SHOULD
-			// of 501 for a coding we do not know (§6.1).
-			return ErrChunkedNotFinal
 		case enc.unknown:
+			// 501 (§6.1), even when chunked is not final either: the
+			// connection is closed after the answer all the same.
 			return ErrUnknownEncoding
+		case !enc.chunked:
+			return ErrChunkedNotFinal // RFC 9112 §6.3 item 4
 		}
 		h.Chunked = true
 	}
@@ -608,7 +612,10 @@ func (h *ResponseHead) Parse(buf []byte) (n int, err error) {
 	if n > MaxHeadBytes {
 		return 0, ErrHeadTooLarge
 	}
-	return n, h.interpret()
+	if err := h.interpret(); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // parseStatusLine parses HTTP-version SP status-code SP [reason-phrase] CRLF
@@ -775,6 +782,7 @@ const (
 	kindAccept
 	kindAcceptEncoding
 	kindCSP
+	kindIfModifiedSince
 )
 
 // fieldKind classifies the field names the proxy acts on; a switch on the
@@ -845,6 +853,9 @@ func fieldKind(name []byte) kind {
 		}
 		if equalFold(name, "x-forwarded-proto") {
 			return kindXForwardedProto
+		}
+		if equalFold(name, "if-modified-since") {
+			return kindIfModifiedSince
 		}
 	case 23:
 		if equalFold(name, "content-security-policy") {
