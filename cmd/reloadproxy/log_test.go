@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestLoggerQuietAndColour(t *testing.T) {
@@ -39,24 +42,47 @@ func TestLoggerQuietAndColour(t *testing.T) {
 	}
 }
 
-func TestLoggerNoColorWithoutTerminalOrWithNO_COLOR(t *testing.T) {
-	f, err := openDevNull(t)
+func TestLoggerColourOnlyOnTerminalWithoutNO_COLOR(t *testing.T) {
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if newLogger(f, false).color {
+	defer null.Close()
+	tty := openPTY(t)
+	t.Setenv("NO_COLOR", "x")
+	os.Unsetenv("NO_COLOR")
+	if newLogger(null, false).color {
 		t.Error("colours on a file that is not a terminal")
 	}
+	if !newLogger(tty, false).color {
+		t.Error("no colours on a terminal")
+	}
 	t.Setenv("NO_COLOR", "")
-	if newLogger(f, false).color {
-		t.Error("colours with NO_COLOR set")
+	if newLogger(tty, false).color {
+		t.Error("colours on a terminal with NO_COLOR set")
 	}
 }
 
-func openDevNull(t *testing.T) (*os.File, error) {
-	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err == nil {
-		t.Cleanup(func() { f.Close() })
+// openPTY opens the terminal side of a new pseudo-terminal.
+func openPTY(t *testing.T) *os.File {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatalf("no pseudo-terminals here: %v", err)
 	}
-	return f, err
+	t.Cleanup(func() { master.Close() })
+	fd := int(master.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tty.Close() })
+	return tty
 }
