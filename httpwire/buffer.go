@@ -75,11 +75,20 @@ func (rb *readBuf) makeRoom() bool {
 	if len(rb.b) == largeBufSize {
 		return false
 	}
+	rb.enlarge()
+	return true
+}
+
+// enlarge moves the buffer's contents to a large buffer.
+func (rb *readBuf) enlarge() {
+	rb.get()
+	if len(rb.b) == largeBufSize {
+		return
+	}
 	lp := largeBufs.Get().(*[]byte)
 	n := copy(*lp, rb.b[rb.r:rb.w])
 	smallBufs.Put(rb.p)
 	rb.p, rb.b, rb.r, rb.w = lp, *lp, 0, n
-	return true
 }
 
 // fill reads once from src into the free space.

@@ -53,8 +53,8 @@ type conn struct {
 	state  atomic.Int32
 	served bool // a request was read: waiting for another is kept-alive idleness
 
-	waitReadable func(fd uintptr) bool // bound once: a method value allocates
-	peek         [1]byte
+	readFirst func(fd uintptr) bool // bound once: a method value allocates
+	peek      [1]byte
 
 	in      readBuf
 	req     RequestHead
@@ -100,7 +100,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		c.tcp = tcp
 		if raw, err := tcp.SyscallConn(); err == nil {
 			c.raw = raw
-			c.waitReadable = c.peekReadable
+			c.readFirst = c.readWhenReadable
 		}
 	}
 	c.probeBe = c.probeBackend
@@ -198,10 +198,13 @@ func (c *conn) awaitRequest() bool {
 		if !c.state.CompareAndSwap(stateActive, waiting) {
 			return false
 		}
-		err := c.raw.Read(c.waitReadable)
-		if !c.state.CompareAndSwap(waiting, stateActive) || err != nil {
-			return false
+		err := c.raw.Read(c.readFirst)
+		if !c.state.CompareAndSwap(waiting, stateActive) || err != nil || c.in.len() == 0 {
+			return false // closed, or the client went away
 		}
+		c.served = true
+		c.getOut()
+		return true
 	}
 	c.served = true
 	c.in.get()
@@ -209,11 +212,24 @@ func (c *conn) awaitRequest() bool {
 	return true
 }
 
-// peekReadable is the RawConn.Read callback: it reports whether a byte (or
-// EOF) is waiting, without consuming it.
-func (c *conn) peekReadable(fd uintptr) bool {
-	_, _, err := syscall.Recvfrom(int(fd), c.peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	return err != syscall.EAGAIN
+// readWhenReadable is the RawConn.Read callback of an idle connection: it
+// takes a buffer only once bytes have arrived, and reads them into it, so
+// that waiting costs no buffer and arriving costs no extra system call.
+func (c *conn) readWhenReadable(fd uintptr) bool {
+	c.in.get()
+	for {
+		n, err := syscall.Read(int(fd), c.in.b[c.in.w:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			c.in.release()
+			return false // park in the poller until readable
+		case n > 0:
+			c.in.w += n
+		}
+		return true // data, or EOF or an error: c.in stays empty
+	}
 }
 
 // closeIfIdle is called by Server.CloseIdle from another goroutine.
@@ -605,6 +621,7 @@ func (c *conn) forwardResponse(framing Framing, keep bool, clientMinor int) bool
 		return c.copyBody(c.resp.ContentLength - n)
 	case ChunkedBody:
 		c.chunks.Reset()
+		c.bin.enlarge() // a streamed body moves in fewer, larger reads
 		for {
 			n, err := c.chunks.Scan(c.bin.buffered())
 			if err != nil {
