@@ -71,10 +71,7 @@ func TestRunTwice(t *testing.T) {
 // Loading -> Running with a real python3 http.server; a plain GET through
 // the address Route returns works.
 func TestPythonServerBecomesReady(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not in PATH")
-	}
+	py := requireTool(t, "python3")
 	addr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	r := start(t, Config{Addr: addr, Command: []string{py, "-m", "http.server", port, "--bind", "127.0.0.1"}})
@@ -679,10 +676,7 @@ func TestRestartLatency(t *testing.T) {
 		report(t, restart, own, 50*time.Millisecond)
 	})
 	t.Run("python3", func(t *testing.T) {
-		py, err := exec.LookPath("python3")
-		if err != nil {
-			t.Skip("no python3")
-		}
+		py := requireTool(t, "python3")
 		restart, own := measure(t, func(port string) []string {
 			return []string{py, "-m", "http.server", port, "--bind", "127.0.0.1"}
 		})
@@ -690,4 +684,19 @@ func TestRestartLatency(t *testing.T) {
 		// a gross regression fails here.
 		report(t, restart, own, 150*time.Millisecond)
 	})
+}
+
+// requireTool finds an external program a test needs: skipped on a
+// developer's machine without it, a failure in CI (CI=true), whose .ci/run
+// installs it.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required in CI (.ci/run installs it): %v", name, err)
+		}
+		t.Skipf("%s not found; install it to run this test", name)
+	}
+	return path
 }

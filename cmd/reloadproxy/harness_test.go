@@ -15,8 +15,13 @@ import (
 	"time"
 )
 
-// binary is the reloadproxy built once for the end-to-end tests.
-var binary string
+// binary is the reloadproxy built once for the end-to-end tests, with
+// buildFlags.
+var (
+	binary     string
+	buildFlags []string
+	raceBuild  bool // the binary has the race detector (go test -race)
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "reloadproxy-e2e-")
@@ -25,7 +30,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "reloadproxy")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	build := exec.Command("go", append(append([]string{"build"}, buildFlags...), "-o", binary, ".")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building reloadproxy:", err)
@@ -94,7 +99,8 @@ func startReloadproxy(t testing.TB, dir string, args ...string) *proc {
 	p.cmd = exec.Command(binary, full...)
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	// A race-enabled binary otherwise sleeps a second before exiting.
+	p.cmd.Env = append(os.Environ(), "NO_COLOR=1", "GORACE=atexit_sleep_ms=0")
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
