@@ -15,9 +15,9 @@ import (
 )
 
 // BenchmarkProxyWrkVsServers runs wrk, as BenchmarkProxyWrk does, against
-// the backend directly, reloadproxy, and the reverse proxies DESIGN.md
-// measures us against, nginx and HAProxy, each in front of the same backend
-// on this machine. Proxies that are not installed are left out with a
+// the backend directly, reloadproxy, httputil.ReverseProxy, and the reverse
+// proxies DESIGN.md measures us against, nginx and HAProxy, each in front of
+// the same backend on this machine. Proxies that are not installed are left out with a
 // message (apt-get install nginx-light haproxy wrk); nothing is asserted.
 //
 //	go test ./bench/ -run '^$' -bench BenchmarkProxyWrkVsServers -benchtime 1x
@@ -29,7 +29,7 @@ func BenchmarkProxyWrkVsServers(b *testing.B) {
 	reportProxyOnce(b, func() []proxyMetric {
 		backend := startProxyHTTPBackend(b)
 		type target struct{ name, addr string }
-		targets := []target{{"direct", backend}, {"reloadproxy", startProxyReload(b, backend)}}
+		targets := []target{{"direct", backend}, {"reloadproxy", startProxyReload(b, backend)}, {"reverseproxy", startProxyReverse(b, backend)}}
 		if addr, err := startProxyNginx(b, backend); err != nil {
 			b.Logf("nginx left out: %v", err)
 		} else {

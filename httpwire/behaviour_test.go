@@ -529,3 +529,47 @@ func TestCloseIdleSparesUnusedConnections(t *testing.T) {
 		t.Fatalf("unused connection after CloseIdle: %v", err)
 	}
 }
+
+// remoteConn is a connection that reports a chosen peer address.
+type remoteConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c remoteConn) RemoteAddr() net.Addr { return c.remote }
+
+func TestErrorPageShowsOutputOnlyToLoopbackClients(t *testing.T) {
+	page := &ErrorPage{Status: 503, Title: "app.py exited with status 1", Detail: "Fix it.", Output: []byte("Traceback: secret <b>\n")}
+	for _, tt := range []struct {
+		name       string
+		ip         string
+		wantOutput bool
+	}{
+		{"loopback v4", "127.0.0.1", true},
+		{"loopback v6", "::1", true},
+		{"LAN client", "192.0.2.7", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := net.Pipe()
+			defer a.Close()
+			defer b.Close()
+			srv := &Server{Inject: []byte(testTag)}
+			c := newConn(srv, remoteConn{a, &net.TCPAddr{IP: net.ParseIP(tt.ip), Port: 5000}})
+			for _, html := range []bool{true, false} {
+				out := string(c.appendPage(nil, page, html, false))
+				if strings.Contains(out, "Traceback") != tt.wantOutput {
+					t.Errorf("html=%v: output shown = %v, want %v:\n%s", html, !tt.wantOutput, tt.wantOutput, out)
+				}
+				if html && tt.wantOutput && !strings.Contains(out, "Traceback: secret &lt;b&gt;") {
+					t.Errorf("output not escaped:\n%s", out)
+				}
+				if !strings.Contains(out, "app.py exited with status 1") || !strings.Contains(out, "Cache-Control: no-store") {
+					t.Errorf("html=%v: title or no-store missing:\n%s", html, out)
+				}
+				if html != strings.Contains(out, testTag) {
+					t.Errorf("html=%v: the reload client must be on the HTML page only:\n%s", html, out)
+				}
+			}
+		})
+	}
+}

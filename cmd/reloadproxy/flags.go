@@ -173,7 +173,7 @@ func newFlagSet(o *Options, out io.Writer) *pflag.FlagSet {
 	fs.StringArrayVarP(&o.Watch, "watch", "w", nil, "`DIR` to watch (repeatable; default: .)")
 	fs.StringVar(&o.Root, "root", ".", "`DIR` to serve in static mode")
 	fs.DurationVar(&o.Debounce, "debounce", 50*time.Millisecond, "quiet time after a change before the server starts again")
-	fs.String("stop-signal", "KILL", "`SIG`nal that stops the server (KILL, TERM, INT, HUP, QUIT, USR1, USR2 or a number)")
+	fs.String("stop-signal", "KILL", "signal `SIG` that stops the server: KILL, TERM, INT, HUP, QUIT, USR1, USR2 or a number")
 	fs.DurationVar(&o.StopTimeout, "stop-timeout", 5*time.Second, "after this long the server is sent SIGKILL")
 	fs.StringVar(&o.ReadyPath, "ready-path", "/", "`PATH` probed with HEAD to tell that the server is ready")
 	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 60*time.Second, "how long requests wait for the server before a 502 page")
@@ -198,6 +198,10 @@ Usage:
 LISTEN and BACKEND are PORT (meaning localhost:PORT), HOST:PORT or [IPv6]:PORT.
 Everything after --exec is the command and its arguments, run without a shell;
 it gets PORT=<backend port> in its environment.
+
+Globs match paths relative to the watched directory: * stays within one
+directory, **/ spans any number of them: -p '**/*.py' is every Python file,
+-p '*.py' only those at the top.
 
 Examples:
   reloadproxy 8000 8001 --exec python3 manage.py runserver --noreload 8001
