@@ -776,10 +776,6 @@ const (
 	kindXForwardedFor
 	kindXForwardedHost
 	kindXForwardedProto
-	kindContentType
-	kindContentEncoding
-	kindSecFetchDest
-	kindAccept
 	kindAcceptEncoding
 	kindCSP
 	kindIfModifiedSince
@@ -801,9 +797,6 @@ func fieldKind(name []byte) kind {
 		if equalFold(name, "expect") {
 			return kindExpect
 		}
-		if equalFold(name, "accept") {
-			return kindAccept
-		}
 	case 7:
 		if equalFold(name, "upgrade") {
 			return kindUpgrade
@@ -819,16 +812,9 @@ func fieldKind(name []byte) kind {
 		if equalFold(name, "keep-alive") {
 			return kindKeepAlive
 		}
-	case 12:
-		if equalFold(name, "content-type") {
-			return kindContentType
-		}
 	case 14:
 		if equalFold(name, "content-length") {
 			return kindContentLength
-		}
-		if equalFold(name, "sec-fetch-dest") {
-			return kindSecFetchDest
 		}
 	case 15:
 		if equalFold(name, "x-forwarded-for") {
@@ -843,9 +829,6 @@ func fieldKind(name []byte) kind {
 		}
 		if equalFold(name, "x-forwarded-host") {
 			return kindXForwardedHost
-		}
-		if equalFold(name, "content-encoding") {
-			return kindContentEncoding
 		}
 	case 17:
 		if equalFold(name, "transfer-encoding") {

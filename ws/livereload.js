@@ -64,56 +64,7 @@
     delay = Math.min(delay * 2, 3000);
   }
 
-  function isStylesheet(link) {
-    return (' ' + (link.rel || '').toLowerCase() + ' ').indexOf(' stylesheet ') >= 0 && link.href;
-  }
-
-  function segments(p) {
-    return p.split('/').filter(function (s) { return s !== ''; });
-  }
-
-  function matchLength(href, want) {
-    var have;
-    try { have = segments(decodeURIComponent(new URL(href, location.href).pathname)); } catch (e) { return 0; }
-    var n = 0;
-    while (n < have.length && n < want.length && have[have.length - 1 - n] === want[want.length - 1 - n]) n++;
-    return n;
-  }
-
-  // reloadCSS swaps the stylesheets best matching path (all if none does);
-  // the old one goes once the new one has loaded.
-  function reloadCSS(path) {
-    var want = segments(path.split('?')[0]), links = document.getElementsByTagName('link');
-    var all = [], best = [], bestLen = 0, i;
-    for (i = 0; i < links.length; i++) {
-      var l = links[i];
-      if (!isStylesheet(l) || l.__reloadproxyOld) continue;
-      all.push(l);
-      var n = matchLength(l.href, want);
-      if (n > bestLen) { bestLen = n; best = [l]; } else if (n === bestLen && n > 0) best.push(l);
-    }
-    var chosen = bestLen > 0 ? best : all;
-    for (i = 0; i < chosen.length; i++) swap(chosen[i]);
-  }
-
-  function swap(link) {
-    var parent = link.parentNode;
-    if (!parent) return;
-    var fresh = link.cloneNode(false);
-    var href = link.href.replace(/([?&])_reloadproxy=\d+&?/, '$1').replace(/[?&]$/, '');
-    fresh.href = href + (href.indexOf('?') >= 0 ? '&' : '?') + '_reloadproxy=' + Date.now();
-    link.__reloadproxyOld = true;
-    var done = false;
-    function finish() {
-      if (done) return;
-      done = true;
-      if (link.parentNode) link.parentNode.removeChild(link);
-    }
-    fresh.onload = finish;
-    fresh.onerror = finish;
-    setTimeout(finish, 5000);
-    parent.insertBefore(fresh, link.nextSibling);
-  }
+  /* stylesheets.js */
 
   window.addEventListener('pageshow', function (ev) { if (ev.persisted) { delay = 100; connect(); } });
 

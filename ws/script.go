@@ -1,14 +1,32 @@
 package ws
 
-import _ "embed"
+import (
+	"bytes"
+	_ "embed"
+)
 
-// The browser clients, embedded so that the binary needs nothing else.
+// The browser clients, embedded so that the binary needs nothing else. Both
+// swap stylesheets with the same code, kept once in stylesheets.js.
 var (
 	//go:embed client.js
-	clientScript []byte
+	clientSource []byte
 	//go:embed livereload.js
-	liveReloadScript []byte
+	liveReloadSource []byte
+	//go:embed stylesheets.js
+	stylesheetsSource []byte
+
+	clientScript     = withStylesheets(clientSource)
+	liveReloadScript = withStylesheets(liveReloadSource)
 )
+
+// withStylesheets puts stylesheets.js in place of its marker line.
+func withStylesheets(src []byte) []byte {
+	const marker = "  /* stylesheets.js */\n"
+	if bytes.Count(src, []byte(marker)) != 1 {
+		panic("ws: a browser script lacks its stylesheets.js marker")
+	}
+	return bytes.Replace(src, []byte(marker), stylesheetsSource, 1)
+}
 
 // scriptTag is what the proxy injects into HTML pages.
 const scriptTag = `<script src="` + ScriptPath + `" async></script>`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,9 +58,18 @@ func TestScriptsBehaviour(t *testing.T) {
 		}
 		t.Skip("node not installed")
 	}
-	for _, file := range []string{"client.js", "livereload.js"} {
+	// The harness runs the scripts as served, stylesheets.js included.
+	dir := t.TempDir()
+	for file, src := range map[string][]byte{"client.js": ClientScript(), "livereload.js": LiveReloadScript()} {
+		if bytes.Contains(src, []byte("/* stylesheets.js */")) || !bytes.Contains(src, []byte("function reloadCSS(")) {
+			t.Fatalf("%s is not assembled with stylesheets.js", file)
+		}
+		path := filepath.Join(dir, file)
+		if err := os.WriteFile(path, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		t.Run(file, func(t *testing.T) {
-			out, err := exec.Command(node, "testdata/harness.js", file).CombinedOutput()
+			out, err := exec.Command(node, "testdata/harness.js", path).CombinedOutput()
 			if err != nil || strings.TrimSpace(string(out)) != "ok" {
 				t.Errorf("harness: %v\n%s", err, out)
 			}
