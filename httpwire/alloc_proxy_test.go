@@ -13,44 +13,29 @@ import (
 // request, so that AllocsPerRun measures the proxy alone.
 func cannedBackend(t testing.TB, resp string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return serveTCP(t, func(c net.Conn) {
+		buf := make([]byte, 16<<10)
+		out := []byte(resp)
+		n := 0
 		for {
-			c, err := ln.Accept()
+			m, err := c.Read(buf[n:])
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 16<<10)
-				out := []byte(resp)
-				n := 0
-				for {
-					m, err := c.Read(buf[n:])
-					if err != nil {
-						return
-					}
-					n += m
-					for {
-						end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
-						if end < 0 {
-							break
-						}
-						copy(buf, buf[end+4:n])
-						n -= end + 4
-						if _, err := c.Write(out); err != nil {
-							return
-						}
-					}
+			n += m
+			for {
+				end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+				if end < 0 {
+					break
 				}
-			}()
+				copy(buf, buf[end+4:n])
+				n -= end + 4
+				if _, err := c.Write(out); err != nil {
+					return
+				}
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // roundTrip writes req on c and reads exactly len(resp) bytes into buf.

@@ -49,6 +49,31 @@ func startRecordingBackend(t testing.TB, respond func(req *http.Request, body []
 
 func (b *recordingBackend) addr() string { return b.ln.Addr().String() }
 
+// serveTCP accepts connections on a loopback port until the test ends and
+// runs handle on each, closing the connection after it; it returns the
+// address.
+func serveTCP(t testing.TB, handle func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
 type recordWriter struct{ b *recordingBackend }
 
 func (w recordWriter) Write(p []byte) (int, error) {

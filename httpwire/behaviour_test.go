@@ -108,39 +108,24 @@ func TestInterimResponsesRelayed(t *testing.T) {
 // upgradeBackend answers an upgrade with 101, echoes what it reads in
 // upper case, and when the client half-closes, writes "bye" and closes.
 func upgradeBackend(t testing.TB, respond string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return serveTCP(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, respond)
+		buf := make([]byte, 1024)
 		for {
-			c, err := ln.Accept()
+			n, err := br.Read(buf)
+			if n > 0 {
+				c.Write([]byte(strings.ToUpper(string(buf[:n]))))
+			}
 			if err != nil {
+				io.WriteString(c, "bye")
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				if _, err := http.ReadRequest(br); err != nil {
-					return
-				}
-				io.WriteString(c, respond)
-				buf := make([]byte, 1024)
-				for {
-					n, err := br.Read(buf)
-					if n > 0 {
-						c.Write([]byte(strings.ToUpper(string(buf[:n]))))
-					}
-					if err != nil {
-						io.WriteString(c, "bye")
-						return
-					}
-				}
-			}()
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 func TestUpgradeTunnelWithHalfClose(t *testing.T) {
@@ -226,34 +211,20 @@ func TestBackendBytesBeyondResponseNotReused(t *testing.T) {
 func TestBackendBytesBeforeRequestNotReadAsResponse(t *testing.T) {
 	// The backend answers, then 50 ms later writes an unsolicited response
 	// on the idle connection.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	var conns atomic.Int32
-	go func() {
+	backend := serveTCP(t, func(c net.Conn) {
+		conns.Add(1)
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			if _, err := http.ReadRequest(br); err != nil {
 				return
 			}
-			conns.Add(1)
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					if _, err := http.ReadRequest(br); err != nil {
-						return
-					}
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-					time.Sleep(50 * time.Millisecond)
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil")
-				}
-			}()
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			time.Sleep(50 * time.Millisecond)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil")
 		}
-	}()
-	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: ln.Addr().String()}})
+	})
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: backend}})
 	c, br := dialRaw(t, addr)
 	for i := 0; i < 2; i++ {
 		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -295,29 +266,15 @@ func TestChunkedResponsesKeptAliveByteForByte(t *testing.T) {
 func TestCloseDelimitedResponse(t *testing.T) {
 	// An HTTP/1.0 backend without Content-Length: the body ends when it
 	// closes the connection, and so must the client's.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil ")
-				time.Sleep(20 * time.Millisecond)
-				io.WriteString(c, "the end")
-			}()
+	backend := serveTCP(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
 		}
-	}()
-	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: ln.Addr().String()}})
+		io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil ")
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(c, "the end")
+	})
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: backend}})
 	got := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 	want := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nuntil the end"
 	if got != want {

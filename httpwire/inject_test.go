@@ -133,14 +133,14 @@ func TestInjectThroughProxy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var upstream string
-			be := startRecordingBackend(t, func(r *http.Request, _ []byte) string {
+			backend := startRecordingBackend(t, func(r *http.Request, _ []byte) string {
 				upstream = r.Header.Get("Accept-Encoding")
 				return tt.resp
-			})
+			}).addr()
 			if strings.HasPrefix(tt.resp, "HTTP/1.0") {
-				be = startClosingBackend(t, tt.resp)
+				backend = startClosingBackend(t, tt.resp)
 			}
-			addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}, Inject: []byte(testTag)})
+			addr := startProxy(t, &Server{Backend: &fixedBackend{addr: backend}, Inject: []byte(testTag)})
 			got := rawExchange(t, addr, tt.req)
 			if got != tt.want {
 				t.Errorf("\n got %q\nwant %q", got, tt.want)
@@ -156,26 +156,11 @@ func chunk(s string) string { return fmt.Sprintf("%x\r\n%s\r\n", len(s), s) }
 
 // startClosingBackend answers every request with resp and closes, for
 // close-delimited bodies.
-func startClosingBackend(t testing.TB, resp string) *recordingBackend {
+func startClosingBackend(t testing.TB, resp string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-					io.WriteString(c, resp)
-				}
-			}()
+	return serveTCP(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+			io.WriteString(c, resp)
 		}
-	}()
-	return &recordingBackend{ln: ln}
+	})
 }
