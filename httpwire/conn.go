@@ -46,12 +46,13 @@ const (
 // Everything but state, beMu and be's deadlines belongs to the goroutine
 // running serve.
 type conn struct {
-	srv    *Server
-	nc     net.Conn
-	tcp    *net.TCPConn    // nc as TCP, or nil
-	raw    syscall.RawConn // for waiting without a buffer; nil if not TCP
-	state  atomic.Int32
-	served bool // a request was read: waiting for another is kept-alive idleness
+	srv       *Server
+	nc        net.Conn
+	tcp       *net.TCPConn    // nc as TCP, or nil
+	raw       syscall.RawConn // for waiting without a buffer; nil if not TCP
+	state     atomic.Int32
+	served    bool // a request was read: waiting for another is kept-alive idleness
+	handedOff bool // LocalUpgrade owns nc
 
 	readFirst func(fd uintptr) bool // bound once: a method value allocates
 	peek      [1]byte
@@ -82,7 +83,10 @@ type conn struct {
 	clientIP     []byte // X-Forwarded-For element
 	loopback     bool
 
-	chunks      ChunkedScanner
+	// The request body and the response body may be framed at the same
+	// time (a full-duplex upload), so each has its own scanner.
+	reqChunks   ChunkedScanner // the body copier's while it runs
+	respChunks  ChunkedScanner
 	inject      bool // the response to this request gets the reload tag if it is HTML
 	injector    Injector
 	host        []byte             // copy of the request's Host, for the CSP of an injected page
@@ -153,7 +157,9 @@ func (c *conn) serve() {
 
 // shutdown closes both connections and returns the buffers.
 func (c *conn) shutdown() {
-	c.nc.Close()
+	if !c.handedOff {
+		c.nc.Close()
+	}
 	c.dropBackend()
 	c.in.r, c.in.w = 0, 0
 	c.releaseBuffers()
@@ -345,12 +351,12 @@ func (c *conn) scanBufferedBody() (bodyState, error) {
 	avail := c.in.buffered()
 	switch {
 	case req.Chunked:
-		c.chunks.Reset()
-		n, err := c.chunks.Scan(avail)
+		c.reqChunks.Reset()
+		n, err := c.reqChunks.Scan(avail)
 		if err != nil {
 			return bodyState{}, err
 		}
-		return bodyState{buffered: n, complete: c.chunks.Done()}, nil
+		return bodyState{buffered: n, complete: c.reqChunks.Done()}, nil
 	case req.ContentLength > 0:
 		if int64(len(avail)) >= req.ContentLength {
 			return bodyState{buffered: int(req.ContentLength), complete: true}, nil
@@ -416,7 +422,7 @@ func (c *conn) proxy() bool {
 		}
 		if !body.complete || body.buffered > 0 {
 			streaming = true
-			go c.streamRequestBody(body)
+			go c.streamRequestBody(body, c.be, c.beTCP)
 		}
 
 		err := c.readResponseHead(clientMinor)
@@ -620,10 +626,10 @@ func (c *conn) forwardResponse(framing Framing, keep bool, clientMinor int) bool
 		}
 		return c.copyBody(c.resp.ContentLength - n)
 	case ChunkedBody:
-		c.chunks.Reset()
+		c.respChunks.Reset()
 		c.bin.enlarge() // a streamed body moves in fewer, larger reads
 		for {
-			n, err := c.chunks.Scan(c.bin.buffered())
+			n, err := c.respChunks.Scan(c.bin.buffered())
 			if err != nil {
 				c.srv.logf("backend sent a malformed chunked body: %v", err)
 				return false
@@ -634,14 +640,14 @@ func (c *conn) forwardResponse(framing Framing, keep bool, clientMinor int) bool
 				return false
 			}
 			c.out = c.out[:0]
-			if c.chunks.Done() {
+			if c.respChunks.Done() {
 				return true
 			}
-			if left := c.chunks.DataLeft(); left >= spliceMin && c.bin.len() == 0 {
+			if left := c.respChunks.DataLeft(); left >= spliceMin && c.bin.len() == 0 {
 				if !c.copyBody(int64(left)) {
 					return false
 				}
-				c.chunks.SkipData(left)
+				c.respChunks.SkipData(left)
 				continue
 			}
 			if _, err := c.bin.fill(c.be); err != nil && c.bin.len() == 0 {
@@ -710,30 +716,34 @@ func (c *conn) copyBody(n int64) bool {
 // streamRequestBody copies the rest of the request body to the backend on
 // its own goroutine, so that the response (or a 100 Continue) can be read
 // at the same time: neither side waits for the other.
-func (c *conn) streamRequestBody(body bodyState) {
-	err := c.copyRequestBody(body)
+func (c *conn) streamRequestBody(body bodyState, be net.Conn, beTCP *net.TCPConn) {
+	err := c.copyRequestBody(body, be, beTCP)
 	if err != nil {
 		// The backend will wait for the rest of a body that is not
 		// coming: wake the response read, which gives up on this backend
 		// connection.
-		c.be.SetReadDeadline(aLongTimeAgo)
+		be.SetReadDeadline(aLongTimeAgo)
 	}
 	c.bodyDone <- err
 }
 
-func (c *conn) copyRequestBody(body bodyState) error {
+// copyRequestBody runs on the copier's goroutine. It touches only c.in,
+// c.nc and c.reqChunks, which the connection's goroutine leaves alone until
+// the copy ends, and be, which that goroutine may close but never replaces
+// under it.
+func (c *conn) copyRequestBody(body bodyState, be net.Conn, beTCP *net.TCPConn) error {
 	req := &c.req
 	if !req.Chunked {
 		left := req.ContentLength - int64(body.buffered)
 		if body.buffered > 0 {
-			if _, err := c.be.Write(c.in.buffered()[:body.buffered]); err != nil {
+			if _, err := be.Write(c.in.buffered()[:body.buffered]); err != nil {
 				return err
 			}
 			c.in.consume(body.buffered)
 		}
-		if left >= spliceMin && c.tcp != nil && c.beTCP != nil {
+		if left >= spliceMin && c.tcp != nil && beTCP != nil {
 			lr := io.LimitedReader{R: c.tcp, N: left}
-			n, err := c.beTCP.ReadFrom(&lr)
+			n, err := beTCP.ReadFrom(&lr)
 			if err == nil && n < left {
 				err = io.ErrUnexpectedEOF
 			}
@@ -749,7 +759,7 @@ func (c *conn) copyRequestBody(body bodyState) error {
 				}
 			}
 			k := min(int64(c.in.len()), left)
-			if _, err := c.be.Write(c.in.buffered()[:k]); err != nil {
+			if _, err := be.Write(c.in.buffered()[:k]); err != nil {
 				return err
 			}
 			c.in.consume(int(k))
@@ -759,12 +769,12 @@ func (c *conn) copyRequestBody(body bodyState) error {
 	}
 	// Chunked: the scanner already accepted body.buffered bytes.
 	if body.buffered > 0 {
-		if _, err := c.be.Write(c.in.buffered()[:body.buffered]); err != nil {
+		if _, err := be.Write(c.in.buffered()[:body.buffered]); err != nil {
 			return err
 		}
 		c.in.consume(body.buffered)
 	}
-	for !c.chunks.Done() {
+	for !c.reqChunks.Done() {
 		if c.in.len() == 0 {
 			if _, err := c.in.fill(c.nc); err != nil && c.in.len() == 0 {
 				if err == io.EOF {
@@ -773,9 +783,9 @@ func (c *conn) copyRequestBody(body bodyState) error {
 				return err
 			}
 		}
-		n, err := c.chunks.Scan(c.in.buffered())
+		n, err := c.reqChunks.Scan(c.in.buffered())
 		if n > 0 {
-			if _, werr := c.be.Write(c.in.buffered()[:n]); werr != nil {
+			if _, werr := be.Write(c.in.buffered()[:n]); werr != nil {
 				return werr
 			}
 			c.in.consume(n)

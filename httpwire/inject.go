@@ -324,11 +324,11 @@ func (c *conn) forwardInjected(framing Framing, keep bool, clientMinor int) bool
 			}
 		}
 	case ChunkedBody:
-		c.chunks.Reset()
+		c.respChunks.Reset()
 		lastChunk := false
 		for {
-			for c.bin.len() > 0 && !c.chunks.Done() {
-				n, kind, err := c.chunks.scanSegment(c.bin.buffered())
+			for c.bin.len() > 0 && !c.respChunks.Done() {
+				n, kind, err := c.respChunks.scanSegment(c.bin.buffered())
 				if err != nil {
 					c.srv.logf("backend sent a malformed chunked body: %v", err)
 					return false
@@ -341,7 +341,7 @@ func (c *conn) forwardInjected(framing Framing, keep bool, clientMinor int) bool
 					c.out = append(c.out, c.bin.buffered()[:n]...)
 				}
 				c.bin.consume(n)
-				if !lastChunk && c.chunks.state >= trailerStart {
+				if !lastChunk && c.respChunks.state >= trailerStart {
 					// The last chunk: the tag goes at the end if nowhere
 					// else, then our own last-chunk line; the trailers
 					// that follow pass through as they are.
@@ -354,7 +354,7 @@ func (c *conn) forwardInjected(framing Framing, keep bool, clientMinor int) bool
 			if !c.flushOut() {
 				return false
 			}
-			if c.chunks.Done() {
+			if c.respChunks.Done() {
 				return true
 			}
 			if _, err := c.bin.fill(c.be); err != nil && c.bin.len() == 0 {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"net"
 	"strconv"
 	"time"
 )
@@ -193,15 +192,9 @@ func (c *conn) serveLocal() bool {
 	return c.writeClient(c.out) && keep
 }
 
-// handOff gives the connection to LocalUpgrade, which owns it from then on.
+// handOff gives the connection to LocalUpgrade, which owns it from then on:
+// closing it is its job.
 func (c *conn) handOff() {
-	pending := c.in.buffered()
-	c.srv.LocalUpgrade(c.nc, pending)
-	c.nc = handedOff{c.nc}
+	c.handedOff = true
+	c.srv.LocalUpgrade(c.nc, c.in.buffered())
 }
-
-// handedOff wraps a connection that belongs to someone else: closing it is
-// their job.
-type handedOff struct{ net.Conn }
-
-func (handedOff) Close() error { return nil }

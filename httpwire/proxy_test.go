@@ -121,3 +121,63 @@ func TestProxyRawPipelined(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyFullDuplexChunked streams a chunked upload to a backend that
+// echoes it back as a chunked response while still reading: the request
+// body and the response body are framed at the same time.
+func TestProxyFullDuplexChunked(t *testing.T) {
+	ts := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		if err := rc.EnableFullDuplex(); err != nil {
+			t.Error(err)
+			return
+		}
+		buf := make([]byte, 1000)
+		for {
+			n, err := r.Body.Read(buf)
+			if n > 0 {
+				w.Write(buf[:n])
+				rc.Flush()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}))
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: ts.Listener.Addr().String()}})
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/echo", pr)
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		done <- result{resp, err}
+	}()
+	// Each piece must come back before the next is sent.
+	var resp *http.Response
+	for i := 0; i < 50; i++ {
+		piece := fmt.Sprintf("piece %03d;", i)
+		if _, err := io.WriteString(pw, piece); err != nil {
+			t.Fatal(err)
+		}
+		if resp == nil {
+			r := <-done
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			resp = r.resp
+			defer resp.Body.Close()
+		}
+		got := make([]byte, len(piece))
+		if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != piece {
+			t.Fatalf("piece %d: got %q (%v)", i, got, err)
+		}
+	}
+	pw.Close()
+	if rest, err := io.ReadAll(resp.Body); err != nil || len(rest) != 0 {
+		t.Fatalf("after the upload ended: %q, %v", rest, err)
+	}
+}

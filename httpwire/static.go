@@ -192,12 +192,12 @@ func (c *conn) bufferedRequestBody() (n int, complete, valid bool) {
 	avail := c.in.buffered()[c.headLen:]
 	switch {
 	case req.Chunked:
-		c.chunks.Reset()
-		n, err := c.chunks.Scan(avail)
+		c.reqChunks.Reset()
+		n, err := c.reqChunks.Scan(avail)
 		if err != nil {
 			return 0, false, false
 		}
-		return n, c.chunks.Done(), true
+		return n, c.reqChunks.Done(), true
 	case req.ContentLength > 0:
 		if int64(len(avail)) >= req.ContentLength {
 			return int(req.ContentLength), true, true
