@@ -81,6 +81,23 @@ func TestParseArgsFlags(t *testing.T) {
 	}
 }
 
+func TestParseArgsStaticModeWatchesRoot(t *testing.T) {
+	o, err := parseArgs([]string{"--root", "/srv/site", "8000"}, acceptGlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(o.Watch, []string{"/srv/site"}) {
+		t.Errorf("static mode watches %q, want its --root", o.Watch)
+	}
+	o, err = parseArgs([]string{"--root", "/srv/site", "-w", "src", "8000"}, acceptGlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(o.Watch, []string{"src"}) {
+		t.Errorf("-w given: watches %q, want [src]", o.Watch)
+	}
+}
+
 func TestParseArgsRejects(t *testing.T) {
 	badGlob := func(g string) error {
 		if strings.Contains(g, "[") {
