@@ -383,10 +383,19 @@ func TestE2EOriginalTestProcedure(t *testing.T) {
 	}
 }
 
-// TestE2ENoProcessLeftBehind: a backend that leaves a grandchild in its
-// group, one in a session of its own and an orphan in a session of its own
-// loses all of them at each restart and at Ctrl+C.
-func TestE2ENoProcessLeftBehind(t *testing.T) {
+// spawningProxy is a reloadproxy whose backend leaves processes behind
+// (see spawningBackend), ready, with its first generation checked.
+type spawningProxy struct {
+	p        *proc
+	dir      string // the watched directory
+	pidsFile string // where each start records its pids
+	mark     string
+	proxyPid int
+	gens     [][]spawnedPid
+}
+
+func startSpawningBackend(t *testing.T) spawningProxy {
+	t.Helper()
 	python := pythonExe(t)
 	requireTool(t, "setsid")
 	mark := setMark(t)
@@ -399,6 +408,15 @@ func TestE2ENoProcessLeftBehind(t *testing.T) {
 	p.waitOutput("ready in", 1, restartTimeout)
 	gens := readGenerations(t, pidsFile)
 	checkGeneration(t, gens[0], mark, proxyPid)
+	return spawningProxy{p: p, dir: dir, pidsFile: pidsFile, mark: mark, proxyPid: proxyPid, gens: gens}
+}
+
+// TestE2ENoProcessLeftBehind: a backend that leaves a grandchild in its
+// group, one in a session of its own and an orphan in a session of its own
+// loses all of them at each restart and at Ctrl+C.
+func TestE2ENoProcessLeftBehind(t *testing.T) {
+	sp := startSpawningBackend(t)
+	p, dir, pidsFile, mark, proxyPid, gens := sp.p, sp.dir, sp.pidsFile, sp.mark, sp.proxyPid, sp.gens
 
 	for r := 1; r <= 3; r++ {
 		changeFile(t, dir, "change"+strconv.Itoa(r))
@@ -725,18 +743,8 @@ func TestE2ERestartStorm(t *testing.T) {
 // TestE2ESigintEndsEverything: Ctrl+C ends the proxy and every process of
 // the backend within 1 s, with status 0.
 func TestE2ESigintEndsEverything(t *testing.T) {
-	python := pythonExe(t)
-	requireTool(t, "setsid")
-	mark := setMark(t)
-	dir, state := t.TempDir(), t.TempDir()
-	pidsFile := filepath.Join(state, "pids")
-	port := freePort(t)
-	p := startReloadproxy(t, dir, "LISTEN", "127.0.0.1:"+strconv.Itoa(port),
-		"--exec", "sh", "-c", spawningBackend(pidsFile, python, port))
-	proxyPid := p.cmd.Process.Pid
-	p.waitOutput("ready in", 1, restartTimeout)
-	gens := readGenerations(t, pidsFile)
-	checkGeneration(t, gens[0], mark, proxyPid)
+	sp := startSpawningBackend(t)
+	p, mark, gens := sp.p, sp.mark, sp.gens
 
 	t0 := time.Now()
 	p.cmd.Process.Signal(syscall.SIGINT)
