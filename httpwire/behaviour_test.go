@@ -54,12 +54,7 @@ func TestExpectContinueRelayed(t *testing.T) {
 		t.Fatalf("want 100 Continue before sending the body, got %q", head)
 	}
 	io.WriteString(c, "hello")
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	if string(body) != "got hello" {
+	if _, body := readResponse(t, br, "POST"); string(body) != "got hello" {
 		t.Fatalf("got %q", body)
 	}
 }
@@ -75,12 +70,7 @@ func TestExpectContinueBackendIgnoresIt(t *testing.T) {
 	io.WriteString(c, "POST /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
 	time.Sleep(100 * time.Millisecond) // a client's "expect timeout"
 	io.WriteString(c, "hello")
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || string(body) != "hello" {
+	if resp, body := readResponse(t, br, "POST"); resp.StatusCode != 200 || string(body) != "hello" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
 }
@@ -192,12 +182,7 @@ func TestBackendBytesBeyondResponseNotReused(t *testing.T) {
 	c, br := dialRaw(t, addr)
 	for i := 0; i < 2; i++ {
 		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		if string(body) != "ok" {
+		if _, body := readResponse(t, br, "GET"); string(body) != "ok" {
 			t.Fatalf("request %d got %q: the extra bytes were read as a response", i, body)
 		}
 	}
@@ -228,12 +213,7 @@ func TestBackendBytesBeforeRequestNotReadAsResponse(t *testing.T) {
 	c, br := dialRaw(t, addr)
 	for i := 0; i < 2; i++ {
 		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		if string(body) != "ok" {
+		if _, body := readResponse(t, br, "GET"); string(body) != "ok" {
 			t.Fatalf("request %d got %q", i, body)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -295,13 +275,8 @@ func TestHeadThenGetOnOneConnection(t *testing.T) {
 	if head := readHead(t, br); head != "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n" {
 		t.Fatalf("HEAD answer %q", head)
 	}
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	if string(b) != "hello" {
-		t.Fatalf("GET after HEAD got %q", b)
+	if _, body := readResponse(t, br, "GET"); string(body) != "hello" {
+		t.Fatalf("GET after HEAD got %q", body)
 	}
 }
 
@@ -466,11 +441,7 @@ func TestCloseIdleSparesUnusedConnections(t *testing.T) {
 	addr := startProxy(t, srv)
 	used, usedBr := dialRaw(t, addr)
 	io.WriteString(used, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-	resp, err := http.ReadResponse(usedBr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.ReadAll(resp.Body)
+	readResponse(t, usedBr, "GET")
 	fresh, freshBr := dialRaw(t, addr)
 	time.Sleep(50 * time.Millisecond) // both parked in the poller
 	srv.CloseIdle()
@@ -481,7 +452,7 @@ func TestCloseIdleSparesUnusedConnections(t *testing.T) {
 	}
 	// The unused one still serves its first request.
 	io.WriteString(fresh, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-	resp, err = http.ReadResponse(freshBr, nil)
+	resp, err := http.ReadResponse(freshBr, nil)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("unused connection after CloseIdle: %v", err)
 	}

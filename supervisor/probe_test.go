@@ -32,16 +32,7 @@ func TestProbeKick(t *testing.T) {
 	}
 	defer ln.Close()
 	listening := time.Now()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("HTTP/1.1 200 OK\r\n\r\n"))
-			c.Close()
-		}
-	}()
+	answerEach(ln, "HTTP/1.1 200 OK\r\n\r\n")
 	notify(kick)
 	select {
 	case at := <-done:
@@ -61,16 +52,7 @@ func TestProbeNotHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n"))
-			c.Close()
-		}
-	}()
+	answerEach(ln, "SSH-2.0-OpenSSH_9.6\r\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	t0 := time.Now()

@@ -436,15 +436,7 @@ func TestAddrInUseBeforeStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	answerEach(ln, "")
 	addr := ln.Addr().String()
 	pidfile := filepath.Join(t.TempDir(), "pids")
 	r := start(t, Config{Addr: addr, Command: helperCommand(t, "serve", "-pidfile", pidfile)})
@@ -699,4 +691,19 @@ func requireTool(t *testing.T, name string) string {
 		t.Skipf("%s not found; install it to run this test", name)
 	}
 	return path
+}
+
+// answerEach writes reply to every connection accepted on ln and closes
+// it, until ln is closed.
+func answerEach(ln net.Listener, reply string) {
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(reply))
+			c.Close()
+		}
+	}()
 }
