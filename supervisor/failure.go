@@ -86,11 +86,22 @@ func (s *Supervisor) startFailure(err error) *Failure {
 	return f
 }
 
-// notReadyFailure is the 502 of a backend that did not answer within
-// ReadyTimeout; out is the running process's output, if any.
-func (s *Supervisor) notReadyFailure(out *tail) *Failure {
+// notReadyFailure is the 502 (503 for a start being retried) of a backend
+// that did not answer, or a build that did not finish, within ReadyTimeout,
+// as sn describes it.
+func (s *Supervisor) notReadyFailure(sn *snapshot) *Failure {
 	d := fmtDuration(s.cfg.ReadyTimeout)
-	if s.attach {
+	switch {
+	case sn.retryErr != nil:
+		return s.retryFailure(sn.retryErr, sn.building)
+	case sn.building:
+		return &Failure{
+			Status: 502,
+			Title:  "The build is still running after " + d,
+			Detail: fmt.Sprintf("reloadproxy runs the build command `%s` before it starts `%s`, and it has not finished yet. Its output so far is below.", s.cfg.Build, s.cmdline),
+			Output: sn.out.snapshot(),
+		}
+	case s.mode == attachMode:
 		return &Failure{
 			Status: 502,
 			Title:  "Nothing is answering at " + s.cfg.Addr,
@@ -101,7 +112,77 @@ func (s *Supervisor) notReadyFailure(out *tail) *Failure {
 		Status: 502,
 		Title:  fmt.Sprintf("%s did not become ready within %s", s.name, d),
 		Detail: fmt.Sprintf("reloadproxy started `%s` and is waiting for it to answer HTTP at %s (HEAD %s). Check that it listens on that address: it gets PORT=%s in its environment.", s.cmdline, s.cfg.Addr, s.cfg.ReadyPath, s.port),
-		Output: out.snapshot(),
+		Output: sn.out.snapshot(),
+	}
+}
+
+// transientErrnos are the start errors that pass by themselves: a limit on
+// descriptors (the pipes), processes or memory was reached for a moment.
+var transientErrnos = [...]syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.EAGAIN, syscall.ENOMEM}
+
+// transientErrno returns the errno that makes err a transient start error,
+// or 0.
+func transientErrno(err error) syscall.Errno {
+	for _, e := range transientErrnos {
+		if errors.Is(err, e) {
+			return e
+		}
+	}
+	return 0
+}
+
+// retryTitle is the one line of a start that is being retried: "cannot
+// start python3: too many open files; retrying".
+func (s *Supervisor) retryTitle(err error, build bool) string {
+	what := s.name
+	if build {
+		what = "the build"
+	}
+	why := err.Error()
+	if e := transientErrno(err); e != 0 {
+		why = e.Error()
+	}
+	return "cannot start " + what + ": " + why + "; retrying"
+}
+
+// retryFailure is the 503 of a start (of the backend, or of the build) that
+// keeps failing for lack of resources.
+func (s *Supervisor) retryFailure(err error, build bool) *Failure {
+	cmd := s.cmdline
+	if build {
+		cmd = "sh -c " + shellQuote(s.cfg.Build)
+	}
+	return &Failure{
+		Status: 503,
+		Title:  s.retryTitle(err, build),
+		Detail: fmt.Sprintf("reloadproxy could not start `%s`: %v. A limit on open files, processes or memory was reached (see ulimit -n and ulimit -u, or close programs you do not need); reloadproxy keeps trying, every 2 s at most.", cmd, err),
+	}
+}
+
+// describeBuildExit says how a build ended, for titles and log lines: "exit
+// 2", "killed by SIGSEGV"; and its exit status, -1 for a signal.
+func describeBuildExit(ps *os.ProcessState) (string, int) {
+	if ps == nil {
+		return "exited", -1
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "killed by " + signalName(ws.Signal()), -1
+	}
+	return fmt.Sprintf("exit %d", ps.ExitCode()), ps.ExitCode()
+}
+
+// buildPageFailure is Error's Failure when the build failed and no backend
+// runs.
+func (s *Supervisor) buildPageFailure(bf *BuildFailure) *Failure {
+	what := "reloadproxy did not start `" + s.cmdline + "`"
+	if s.mode != proxyMode {
+		what = "reloadproxy did not reload the browsers"
+	}
+	return &Failure{
+		Status: 503,
+		Title:  "build failed (" + bf.Exit + ")",
+		Detail: fmt.Sprintf("The build command `%s` failed, so %s. Fix the problem and save a file: reloadproxy builds again.", bf.Command, what),
+		Output: bf.Output,
 	}
 }
 

@@ -213,13 +213,22 @@ func (b *syncBuffer) String() string {
 
 // recorder collects the hooks, log lines and output of one Supervisor.
 type recorder struct {
-	t      testing.TB
-	ready  chan uint64
-	errors chan uint64
-	leaves chan struct{}
-	out    syncBuffer // stdout and stderr of the backend
-	mu     sync.Mutex
-	log    []string
+	t            testing.TB
+	ready        chan readyCall
+	errors       chan uint64
+	leaves       chan struct{}
+	buildsFailed chan BuildFailure
+	buildsStart  chan struct{}
+	loops        chan string
+	out          syncBuffer // stdout and stderr of the backend and the build
+	mu           sync.Mutex
+	log          []string
+}
+
+// readyCall is one call of OnReady.
+type readyCall struct {
+	gen    uint64
+	reason ReloadReason
 }
 
 func (r *recorder) add(level, msg string) {
@@ -240,12 +249,52 @@ func (r *recorder) logText() string {
 // waitReady waits for OnReady and returns its generation.
 func (r *recorder) waitReady(timeout time.Duration) uint64 {
 	r.t.Helper()
+	return r.waitReadyCall(timeout).gen
+}
+
+// waitReadyCall waits for OnReady and returns its arguments.
+func (r *recorder) waitReadyCall(timeout time.Duration) readyCall {
+	r.t.Helper()
 	select {
-	case g := <-r.ready:
-		return g
+	case c := <-r.ready:
+		return c
 	case <-time.After(timeout):
 		r.t.Fatalf("OnReady not called within %v\nlog:\n%s\noutput:\n%s", timeout, r.logText(), r.out.String())
-		return 0
+		return readyCall{}
+	}
+}
+
+// waitBuildFailed waits for OnBuildFailed and returns its argument.
+func (r *recorder) waitBuildFailed(timeout time.Duration) BuildFailure {
+	r.t.Helper()
+	select {
+	case bf := <-r.buildsFailed:
+		return bf
+	case <-time.After(timeout):
+		r.t.Fatalf("OnBuildFailed not called within %v\nlog:\n%s\noutput:\n%s", timeout, r.logText(), r.out.String())
+		return BuildFailure{}
+	}
+}
+
+// noReady fails if OnReady is called within d.
+func (r *recorder) noReady(d time.Duration) {
+	r.t.Helper()
+	select {
+	case c := <-r.ready:
+		r.t.Errorf("OnReady(%d, %v) called, want no call\nlog:\n%s", c.gen, c.reason, r.logText())
+	case <-time.After(d):
+	}
+}
+
+// waitLog waits until the log holds substr.
+func (r *recorder) waitLog(substr string, timeout time.Duration) {
+	r.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(r.logText(), substr) {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("log lacks %q after %v:\n%s\noutput:\n%s", substr, timeout, r.logText(), r.out.String())
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -273,12 +322,20 @@ type running struct {
 // recorder) and runs it until the test ends or stop is called.
 func start(t testing.TB, cfg Config) *running {
 	t.Helper()
-	rec := &recorder{t: t, ready: make(chan uint64, 100), errors: make(chan uint64, 100), leaves: make(chan struct{}, 100)}
+	rec := &recorder{
+		t: t, ready: make(chan readyCall, 100), errors: make(chan uint64, 100), leaves: make(chan struct{}, 100),
+		buildsFailed: make(chan BuildFailure, 100), buildsStart: make(chan struct{}, 100), loops: make(chan string, 100),
+	}
 	cfg.Log = rec
-	cfg.Stdout, cfg.Stderr = &rec.out, &rec.out
-	cfg.OnReady = func(g uint64) { rec.ready <- g }
+	if cfg.Stdout == nil {
+		cfg.Stdout, cfg.Stderr = &rec.out, &rec.out
+	}
+	cfg.OnReady = func(g uint64, reason ReloadReason) { rec.ready <- readyCall{g, reason} }
 	cfg.OnError = func(g uint64) { rec.errors <- g }
 	cfg.OnLeaveRunning = func() { rec.leaves <- struct{}{} }
+	cfg.OnBuildFailed = func(bf BuildFailure) { rec.buildsFailed <- bf }
+	cfg.OnBuildStarted = func() { rec.buildsStart <- struct{}{} }
+	cfg.OnRestartLoop = func(path string) { rec.loops <- path }
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

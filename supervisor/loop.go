@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// procMsg is posted by a process goroutine: once when the child started,
-// and once when it is gone with its descendants (exited).
+// procMsg is posted by a process goroutine (of the backend or of the
+// build): once when the child started, and once when it is gone with its
+// descendants (exited).
 type procMsg struct {
 	p         *process
 	exited    bool
@@ -26,14 +27,14 @@ type probeMsg struct {
 	gen uint64
 }
 
-// process is one run of the backend.
+// process is one run of the backend, or of the build.
 type process struct {
 	cmd *exec.Cmd
 	out *tail
 
 	// Loop-owned.
 	startedAt time.Time
-	stopping  bool // the stop signal was asked for
+	stopping  bool // the stop signal was asked for; a build: it was cancelled
 	signaled  bool // the stop signal was sent
 
 	mu   sync.Mutex
@@ -53,6 +54,18 @@ func (p *process) signalGroup(sig syscall.Signal) bool {
 	return true
 }
 
+// The restart-loop guard and the retries of starts that failed for lack of
+// resources.
+const (
+	restartLoopCount = 3 // restarts in a row caused by one path
+	retryFirstDelay  = 50 * time.Millisecond
+	retryMaxDelay    = 2 * time.Second
+)
+
+// restartLoopWindow is how long after the backend became ready a change
+// still counts towards a restart loop. A variable for tests.
+var restartLoopWindow = 2 * time.Second
+
 // loop is the state owned by the Run goroutine. Only that goroutine touches
 // it.
 type loop struct {
@@ -61,8 +74,10 @@ type loop struct {
 
 	state     State
 	gen       uint64
-	announced uint64 // last generation passed to OnReady
+	announced uint64       // last generation passed to OnReady or OnError
+	reason    ReloadReason // of the generation's OnReady to come
 	failure   *Failure
+	readyAt   time.Time // Running was last entered
 
 	proc        *process
 	probeCancel context.CancelFunc // non-nil while a probe runs
@@ -70,13 +85,29 @@ type loop struct {
 	probeStart  time.Time
 	reprobe     bool // probing again after Failed, same process
 
+	build *process // the build running, or cancelled and not reaped yet
+	// stale: proxy mode with Build: files changed since the last build
+	// started, so the next start needs a build (true before the first).
+	// Attach and static modes: a change (or Restart) waits to be handled.
+	stale   bool
+	rebuild bool // startBuild tries again a build that could not start
+
+	// Starts that failed for lack of resources are tried again.
+	retryDelay time.Duration // of the current streak of such failures; 0: none
+	retryErr   error         // non-nil while a retry is pending
+	retryBuild bool          // the pending retry is of the build
+
 	toIdle       bool // the Killing in progress ends in Idle
 	quiet        bool // no change for Debounce
 	pendingFirst string
 	pendingN     int
+	pendingEarly bool // the batch's first change came while the backend was starting or just ready
+	byHand       bool // Restart was called since the last start
+	loopPath     string
+	loopN        int  // restart-loop guard: loopPath caused the last loopN restarts
 	stopping     bool // ctx is done
 
-	debounce, stopTimer, readyTimer, idleTimer *time.Timer
+	debounce, stopTimer, readyTimer, idleTimer, retryTimer *time.Timer
 }
 
 func stoppedTimer() *time.Timer {
@@ -85,22 +116,27 @@ func stoppedTimer() *time.Timer {
 	return t
 }
 
-// Run starts the backend and runs the event loop until ctx is done. Then it
-// stops the backend's process group (StopSignal, SIGKILL after StopTimeout)
-// and its strays, waits for them, publishes Stopped and returns nil. It
-// returns ErrRunTwice if called again.
+// Run starts the backend (in static mode: announces the first generation)
+// and runs the event loop until ctx is done. Then it stops the build and the
+// backend's process group (StopSignal, SIGKILL after StopTimeout) and its
+// strays, waits for them, publishes Stopped and returns nil. It returns
+// ErrRunTwice if called again.
 func (s *Supervisor) Run(ctx context.Context) error {
 	if !s.ran.CompareAndSwap(false, true) {
 		return ErrRunTwice
 	}
-	if !s.attach {
+	if s.mode == proxyMode {
 		if err := becomeSubreaper(); err != nil {
 			s.cfg.Log.Warn("cannot become a child subreaper, so processes that leave the backend's process group may survive it: " + err.Error())
 		}
 	}
+	first := s.cfg.FirstGeneration
 	l := &loop{
 		s: s, cfg: &s.cfg, state: Loading, quiet: true,
-		debounce: stoppedTimer(), stopTimer: stoppedTimer(), readyTimer: stoppedTimer(), idleTimer: stoppedTimer(),
+		gen: first - 1, announced: first - 1,
+		stale:    s.mode == proxyMode && s.cfg.Build != "",
+		debounce: stoppedTimer(), stopTimer: stoppedTimer(), readyTimer: stoppedTimer(),
+		idleTimer: stoppedTimer(), retryTimer: stoppedTimer(),
 	}
 	l.run(ctx)
 	return nil
@@ -109,25 +145,39 @@ func (s *Supervisor) Run(ctx context.Context) error {
 func (l *loop) run(ctx context.Context) {
 	s := l.s
 	s.takeChanges() // the first start sees those files already
-	l.start()
+	switch s.mode {
+	case staticMode:
+		l.gen++
+		l.set(Running, nil)
+	case attachMode:
+		l.start(Started)
+	default:
+		l.advance()
+	}
 	done := ctx.Done()
-	for !(l.stopping && l.proc == nil) {
+	for !(l.stopping && l.proc == nil && l.build == nil) {
 		select {
 		case <-done:
 			done = nil
 			l.shutdown()
 		case <-s.changeC:
 			l.onChange()
+		case <-s.restartC:
+			l.onRestart()
 		case <-s.failedC:
 			l.onFailed()
 		case <-s.wakeC:
 			l.onWake()
 		case m := <-s.procC:
 			l.onProc(m)
+		case m := <-s.buildC:
+			l.onBuild(m)
 		case m := <-s.probeC:
 			l.onProbe(m)
 		case <-l.debounce.C:
 			l.onQuiet()
+		case <-l.retryTimer.C:
+			l.onRetry()
 		case <-l.stopTimer.C:
 			l.onStopTimeout()
 		case <-l.readyTimer.C:
@@ -138,7 +188,7 @@ func (l *loop) run(ctx context.Context) {
 	}
 	l.cancelProbe()
 	l.probes.Wait()
-	for _, t := range []*time.Timer{l.debounce, l.stopTimer, l.readyTimer, l.idleTimer} {
+	for _, t := range []*time.Timer{l.debounce, l.stopTimer, l.readyTimer, l.idleTimer, l.retryTimer} {
 		t.Stop()
 	}
 	l.set(Stopped, &Failure{
@@ -149,9 +199,16 @@ func (l *loop) run(ctx context.Context) {
 }
 
 // set changes the state, publishes the snapshot and calls the hooks.
+//
+// Each generation reaches the browsers at most once, through OnReady or
+// OnError: Error entered with a generation already announced (the backend
+// crashed after it was ready, or a build failed in Error) takes the next.
 func (l *loop) set(state State, f *Failure) {
 	prev := l.state
 	l.state, l.failure = state, f
+	if state == Error && l.gen == l.announced {
+		l.gen++
+	}
 	l.publish()
 	cfg := l.cfg
 	if prev == Running && state != Running {
@@ -163,19 +220,25 @@ func (l *loop) set(state State, f *Failure) {
 	if state != Loading {
 		l.readyTimer.Stop()
 	}
-	switch {
-	case state == Running && prev != Running:
+	if state == Running && prev != Running {
+		l.readyAt = time.Now()
 		if cfg.IdleStop > 0 {
 			l.s.lastUse.Store(int64(time.Since(l.s.epoch)))
 			l.idleTimer.Reset(cfg.IdleStop)
 		}
-		if l.gen != l.announced {
-			l.announced = l.gen
-			if cfg.OnReady != nil {
-				cfg.OnReady(l.gen)
-			}
+	}
+	switch {
+	case state == Running && l.gen != l.announced:
+		reason := l.reason
+		if l.announced == cfg.FirstGeneration-1 {
+			reason = Started
 		}
-	case state == Error && prev != Error:
+		l.announced = l.gen
+		if cfg.OnReady != nil {
+			cfg.OnReady(l.gen, reason)
+		}
+	case state == Error && l.gen != l.announced:
+		l.announced = l.gen
 		if cfg.OnError != nil {
 			cfg.OnError(l.gen)
 		}
@@ -184,59 +247,181 @@ func (l *loop) set(state State, f *Failure) {
 
 // publish stores a new snapshot and releases the waiters of the old one.
 func (l *loop) publish() {
-	sn := &snapshot{
-		state: l.state,
-		route: Route{Addr: l.cfg.Addr, Generation: l.gen, Failure: l.failure},
-		next:  make(chan struct{}),
+	f := l.failure
+	if f == nil && l.s.mode == staticMode {
+		f = staticRoute
 	}
-	if l.proc != nil {
+	sn := &snapshot{
+		state:    l.state,
+		route:    Route{Addr: l.cfg.Addr, Generation: l.gen, Failure: f},
+		retryErr: l.retryErr,
+		next:     make(chan struct{}),
+	}
+	switch {
+	case l.proc != nil:
 		sn.out = l.proc.out
+	case l.build != nil:
+		sn.out, sn.building = l.build.out, true
+	case l.retryErr != nil:
+		sn.building = l.retryBuild
 	}
 	old := l.s.snap.Swap(sn)
 	close(old.next)
 }
 
+// advance starts what the loop waits for once files are quiet, no build
+// runs and no retry is pending: in proxy mode the build, or the backend
+// when no build is due; in attach mode the build, then the probe of a new
+// generation; in static mode the build, then the new generation.
+func (l *loop) advance() {
+	if l.stopping || !l.quiet || l.build != nil || l.retryErr != nil {
+		return
+	}
+	build := l.cfg.Build != ""
+	switch l.s.mode {
+	case proxyMode:
+		switch {
+		case l.state == Loading && l.proc == nil:
+			if l.stale {
+				l.startBuild()
+			} else {
+				l.start(Restart)
+			}
+		case l.state == Running && l.stale:
+			l.startBuild() // the backend keeps serving meanwhile
+		case l.state == Error && l.stale:
+			// The change came before the crash: build and start.
+			l.set(Loading, nil)
+			l.startBuild()
+		}
+	case attachMode:
+		switch {
+		case l.stale && build:
+			l.startBuild()
+		case l.stale:
+			l.stale = false
+			l.start(Change) // Loading since the change
+		}
+	case staticMode:
+		switch {
+		case l.stale && build:
+			l.startBuild()
+		case l.stale:
+			l.stale = false
+			l.announce()
+		}
+	}
+}
+
 // start starts a new generation: the process (and, once it runs, the probe),
-// or in attach mode the probe alone. The state is Loading.
-func (l *loop) start() {
+// or in attach mode the probe alone. The state is Loading. reason is for
+// the OnReady to come (Started replaces it while nothing was announced).
+func (l *loop) start(reason ReloadReason) {
 	s, cfg := l.s, l.cfg
 	l.gen++
+	l.reason = reason
 	l.reprobe = false
-	first, n := l.pendingFirst, l.pendingN
-	l.pendingFirst, l.pendingN = "", 0
+	why, changed := l.takePending()
 	l.readyTimer.Reset(cfg.ReadyTimeout)
-	if s.attach {
+	first := l.gen == cfg.FirstGeneration
+	if s.mode == attachMode {
 		switch {
-		case l.gen == 1:
+		case first:
 			cfg.Log.Info("waiting for a server at " + cfg.Addr)
-		case n > 0:
-			cfg.Log.Info(changeMsg(first, n) + ": waiting for " + cfg.Addr + " to answer again")
+		case changed:
+			cfg.Log.Info(why + ": waiting for " + cfg.Addr + " to answer again")
 		}
 		l.startProbe()
 		l.publish()
 		return
 	}
 	switch {
-	case l.gen == 1:
+	case first:
 		cfg.Log.Info("starting: " + s.cmdline)
-	case n > 0:
-		cfg.Log.Info("restarting: " + changeMsg(first, n))
+	case changed:
+		cfg.Log.Info("restarting: " + why)
 	}
-	p := &process{out: &tail{kick: make(chan struct{}, 1)}}
-	p.cmd = s.command(p.out)
-	l.proc = p
-	l.publish()
-	go s.runProcess(p)
+	l.spawn()
 }
 
-func changeMsg(first string, n int) string {
-	if n > 1 {
+// spawn starts the backend process of the current generation.
+func (l *loop) spawn() {
+	p := &process{out: &tail{kick: make(chan struct{}, 1)}}
+	p.cmd = l.s.command(p.out)
+	l.proc = p
+	l.publish()
+	go l.s.runProcess(p)
+}
+
+// announce makes a new generation in static mode: the browsers reload.
+func (l *loop) announce() {
+	if why, changed := l.takePending(); changed {
+		l.cfg.Log.Info("reloading: " + why)
+	}
+	l.gen++
+	l.reason = Change
+	l.set(Running, nil)
+}
+
+// takePending returns the message for the changes (or Restart) since the
+// last start and forgets them; changed is false when there were none.
+func (l *loop) takePending() (why string, changed bool) {
+	if l.pendingN > 0 || l.byHand {
+		why, changed = changeMsg(l.pendingFirst, l.pendingN, l.byHand), true
+	}
+	l.pendingFirst, l.pendingN, l.pendingEarly, l.byHand = "", 0, false, false
+	return why, changed
+}
+
+// changeMsg says what happened: "app.py changed (+2 more)", "restart
+// requested".
+func changeMsg(first string, n int, byHand bool) string {
+	switch {
+	case byHand || n == 0:
+		return "restart requested"
+	case n > 1:
 		return fmt.Sprintf("%s changed (+%d more)", first, n-1)
 	}
 	return first + " changed"
 }
 
-// command builds the exec.Cmd of one run.
+// startBuild starts the build; the state does not change.
+func (l *loop) startBuild() {
+	cfg := l.cfg
+	l.stale = false
+	b := &process{out: &tail{}}
+	b.cmd = l.s.buildCommand(b.out)
+	l.build = b
+	again := l.rebuild
+	if !again {
+		if l.state == Loading {
+			l.failure = nil
+			l.readyTimer.Reset(cfg.ReadyTimeout)
+		}
+		cfg.Log.Info("building: " + cfg.Build)
+	}
+	l.publish()
+	if !again && cfg.OnBuildStarted != nil {
+		cfg.OnBuildStarted()
+	}
+	go l.s.runBuild(b)
+}
+
+// cancelBuild kills the build's group; its result is ignored and the next
+// build starts once it is reaped. why is logged unless empty.
+func (l *loop) cancelBuild(why string) {
+	b := l.build
+	if b == nil || b.stopping {
+		return
+	}
+	b.stopping = true
+	if why != "" {
+		l.cfg.Log.Info("build cancelled: " + why)
+	}
+	b.signalGroup(syscall.SIGKILL) // not started yet: sent on its started message
+}
+
+// command builds the exec.Cmd of one run of the backend.
 func (s *Supervisor) command(out *tail) *exec.Cmd {
 	cmd := exec.Command(s.cfg.Command[0], s.cfg.Command[1:]...)
 	cmd.Env = append(os.Environ(), "PORT="+s.port)
@@ -246,6 +431,21 @@ func (s *Supervisor) command(out *tail) *exec.Cmd {
 		// "Serving HTTP on ..." when it is printed.
 		cmd.Env = append(cmd.Env, "PYTHONUNBUFFERED=1")
 	}
+	s.setOutput(cmd, out)
+	return cmd
+}
+
+// buildCommand builds the exec.Cmd of one run of the build: sh -c BUILD in
+// the working directory, with this process's environment.
+func (s *Supervisor) buildCommand(out *tail) *exec.Cmd {
+	cmd := exec.Command("/bin/sh", "-c", s.cfg.Build)
+	s.setOutput(cmd, out)
+	return cmd
+}
+
+// setOutput passes the child's output to Stdout and Stderr through out, and
+// sets what both kinds of children share.
+func (s *Supervisor) setOutput(cmd *exec.Cmd, out *tail) {
 	cmd.Stdout = out.writer(s.cfg.Stdout)
 	if s.merged {
 		cmd.Stderr = cmd.Stdout // os/exec gives the child one pipe for both
@@ -254,10 +454,10 @@ func (s *Supervisor) command(out *tail) *exec.Cmd {
 	}
 	// Stdin nil is /dev/null. The group and strays are killed before Wait,
 	// so nothing should hold the pipes; WaitDelay bounds Wait if something
-	// outside our reach (another pid namespace) does.
+	// outside our reach (another pid namespace, a daemon that left the
+	// build's group) does.
 	cmd.WaitDelay = time.Second
 	setProcAttr(cmd)
-	return cmd
 }
 
 func (l *loop) startProbe() {
@@ -312,53 +512,124 @@ func (l *loop) sendStop(p *process) {
 
 func (l *loop) onChange() {
 	first, n := l.s.takeChanges()
-	if n == 0 || l.stopping || l.state == Idle || (l.state == Killing && l.toIdle) {
-		// Idle: the next request starts the backend, with every change.
+	if n == 0 || l.stopping {
 		return
 	}
-	if l.pendingN == 0 {
+	l.change(first, n)
+}
+
+func (l *loop) onRestart() {
+	if !l.stopping {
+		l.change("", 0)
+	}
+}
+
+// change handles n changed files, first the first of them, or with n == 0
+// a Restart, which does not wait for Debounce.
+func (l *loop) change(first string, n int) {
+	s, cfg := l.s, l.cfg
+	byHand := n == 0
+	build := cfg.Build != ""
+	l.cancelBuild(changeMsg(first, n, byHand))
+	if l.retryErr != nil { // try afresh once quiet
+		l.retryTimer.Stop()
+		l.retryErr = nil
+	}
+	if byHand && l.state == Killing && l.toIdle {
+		l.toIdle = false // restart instead
+	}
+	if l.state == Idle || (l.state == Killing && l.toIdle) {
+		// The next request starts the backend, with every change.
+		l.stale = l.stale || build
+		if byHand {
+			l.wake("restart requested: starting " + s.name + " again")
+		}
+		return
+	}
+	if l.pendingN == 0 && !l.byHand {
 		l.pendingFirst = first
+		l.pendingEarly = (l.state == Loading && l.proc != nil) ||
+			(l.state == Running && time.Since(l.readyAt) < restartLoopWindow)
 	}
 	l.pendingN += n
-	l.quiet = false
-	l.debounce.Reset(l.cfg.Debounce)
-	switch l.state {
-	case Running, Loading:
-		if l.s.attach {
+	l.byHand = l.byHand || byHand
+	if byHand || cfg.Debounce == 0 {
+		l.quiet = true
+		l.debounce.Stop()
+	} else {
+		l.quiet = false
+		l.debounce.Reset(cfg.Debounce)
+	}
+	switch s.mode {
+	case proxyMode:
+		l.stale = l.stale || build
+		switch l.state {
+		case Running, Loading:
+			// Without a build the backend stops at once; with one, a
+			// backend that answered keeps serving while it runs.
+			if l.proc != nil && (!build || (l.state == Loading && !l.reprobe)) {
+				l.countRestart()
+				l.set(Killing, nil)
+				l.stop()
+			}
+		case Error:
+			l.set(Loading, nil) // starts (or builds) when quiet
+		case Killing:
+			// Coalesce: the start waits for the exit and for quiet.
+		}
+	case attachMode:
+		l.stale = true
+		if !build && (l.state == Running || l.state == Loading) {
 			// The user's server may restart: probe again once files are
 			// quiet, with a new generation.
 			l.cancelProbe()
 			l.readyTimer.Stop()
 			l.set(Loading, nil)
-			return
 		}
-		if l.proc != nil {
-			l.set(Killing, nil)
-			l.stop()
-		}
-	case Error:
-		l.set(Loading, nil) // starts when quiet
-	case Killing:
-		// Coalesce: the start waits for the exit and for quiet.
+	case staticMode:
+		l.stale = true
+	}
+	l.advance()
+}
+
+// countRestart is the restart-loop guard, called when a change stops the
+// backend: a path that caused restartLoopCount restarts in a row, each time
+// changing while the backend was starting or within restartLoopWindow after
+// it became ready, is reported and ignored from then on.
+func (l *loop) countRestart() {
+	p := l.pendingFirst
+	if l.byHand || !l.pendingEarly || l.pendingN == 0 {
+		l.loopPath, l.loopN = "", 0
+		return
+	}
+	if p != l.loopPath {
+		l.loopPath, l.loopN = p, 0
+	}
+	if l.loopN++; l.loopN < restartLoopCount {
+		return
+	}
+	l.loopPath, l.loopN = "", 0
+	l.s.ignore(p)
+	l.cfg.Log.Warn(fmt.Sprintf("%s changed each time %s started, %d restarts in a row: ignoring it from now on", p, l.s.name, restartLoopCount))
+	if l.cfg.OnRestartLoop != nil {
+		l.cfg.OnRestartLoop(p)
 	}
 }
 
 func (l *loop) onQuiet() {
 	l.quiet = true
-	if !l.stopping && l.state == Loading && l.proc == nil && l.probeCancel == nil {
-		l.start()
-	}
+	l.advance()
 }
 
 func (l *loop) onFailed() {
 	gen := l.s.failedGen.Load()
-	if l.stopping || l.state != Running || gen != l.gen {
+	if l.stopping || l.state != Running || gen != l.gen || l.s.mode == staticMode {
 		return
 	}
-	if l.s.attach {
+	if l.s.mode == attachMode {
 		l.cfg.Log.Warn(l.cfg.Addr + " stopped answering: waiting for it")
 		l.set(Loading, nil)
-		l.start()
+		l.start(Recovered)
 		return
 	}
 	// The process may have crashed and its exit is on the way; if it is
@@ -373,9 +644,16 @@ func (l *loop) onWake() {
 	if l.stopping || l.state != Idle {
 		return
 	}
-	l.cfg.Log.Info("a request arrived: starting " + l.s.name + " again")
+	l.wake("a request arrived: starting " + l.s.name + " again")
+}
+
+// wake leaves Idle: build if files changed meanwhile, then start.
+func (l *loop) wake(msg string) {
+	l.cfg.Log.Info(msg)
+	l.quiet = true
+	l.debounce.Stop()
 	l.set(Loading, nil)
-	l.start()
+	l.advance()
 }
 
 func (l *loop) onProc(m procMsg) {
@@ -385,6 +663,7 @@ func (l *loop) onProc(m procMsg) {
 	}
 	if !m.exited {
 		p.startedAt = m.startedAt
+		l.retryDelay = 0 // a streak of failed starts ends
 		if p.stopping {
 			l.sendStop(p)
 		} else if l.state == Loading {
@@ -401,6 +680,10 @@ func (l *loop) onProc(m procMsg) {
 	if l.stopping {
 		return
 	}
+	if m.startErr != nil && l.state == Loading && transientErrno(m.startErr) != 0 {
+		l.retryLater(m.startErr, false)
+		return
+	}
 	switch l.state {
 	case Killing:
 		if l.toIdle {
@@ -409,9 +692,7 @@ func (l *loop) onProc(m procMsg) {
 			return
 		}
 		l.set(Loading, nil)
-		if l.quiet {
-			l.start()
-		}
+		l.advance()
 	case Loading, Running:
 		var f *Failure
 		if m.startErr != nil {
@@ -426,6 +707,129 @@ func (l *loop) onProc(m procMsg) {
 			l.cfg.Log.Error(f.Title)
 		}
 		l.set(Error, f)
+		l.advance() // a change that came before the crash builds now
+	}
+}
+
+// retryLater schedules another try of a start (of the build if build) that
+// failed with err for lack of resources, with a backoff from 50 ms doubling
+// to 2 s; the first failure of a streak is logged.
+func (l *loop) retryLater(err error, build bool) {
+	if l.retryDelay == 0 {
+		l.retryDelay = retryFirstDelay
+		l.cfg.Log.Warn(l.s.retryTitle(err, build))
+	} else {
+		l.retryDelay = min(2*l.retryDelay, retryMaxDelay)
+	}
+	l.retryErr, l.retryBuild = err, build
+	l.retryTimer.Reset(l.retryDelay)
+	if l.state == Loading && l.failure != nil {
+		// The ready timeout passed: the page says why it still waits.
+		l.set(Loading, l.s.retryFailure(err, build))
+		return
+	}
+	l.publish()
+}
+
+func (l *loop) onRetry() {
+	if l.retryErr == nil {
+		return
+	}
+	build := l.retryBuild
+	l.retryErr = nil
+	if l.stopping {
+		return
+	}
+	if build {
+		l.rebuild = true
+		l.advance() // stale is set: the build starts again
+		l.rebuild = false
+		return
+	}
+	if l.state == Loading && l.proc == nil && l.build == nil {
+		l.spawn()
+	}
+}
+
+func (l *loop) onBuild(m procMsg) {
+	b := m.p
+	if b != l.build {
+		return // cannot happen: one build at a time
+	}
+	if !m.exited {
+		b.startedAt = m.startedAt
+		l.retryDelay = 0 // a streak of failed starts ends
+		if b.stopping {
+			b.signalGroup(syscall.SIGKILL)
+		}
+		return
+	}
+	l.build = nil
+	switch {
+	case b.stopping || l.stopping:
+		// Cancelled: its result is stale; the next build follows.
+		l.publish()
+	case m.startErr != nil && transientErrno(m.startErr) != 0:
+		l.stale = true
+		l.retryLater(m.startErr, true)
+	default:
+		l.buildDone(b, m)
+	}
+	l.advance()
+}
+
+// buildDone handles the result of a build that ran to its end.
+func (l *loop) buildDone(b *process, m procMsg) {
+	cfg := l.cfg
+	var d time.Duration
+	if m.startErr == nil {
+		d = time.Since(b.startedAt)
+		if m.state.Success() {
+			cfg.Log.Info("build ok in " + fmtSeconds(d))
+			l.buildOK()
+			return
+		}
+	}
+	bf := &BuildFailure{Command: cfg.Build, ExitStatus: -1, Output: b.out.snapshot(), Duration: d}
+	if m.startErr != nil {
+		bf.Exit = "cannot start: " + m.startErr.Error()
+		cfg.Log.Error("build failed (" + bf.Exit + ")")
+	} else {
+		bf.Exit, bf.ExitStatus = describeBuildExit(m.state)
+		cfg.Log.Error("build failed (" + bf.Exit + ") in " + fmtSeconds(d))
+	}
+	l.takePending()
+	if l.s.mode == proxyMode && l.proc == nil {
+		// Nothing serves: the page is the build's output.
+		l.set(Error, l.s.buildPageFailure(bf))
+		return
+	}
+	l.publish()
+	if cfg.OnBuildFailed != nil {
+		cfg.OnBuildFailed(*bf)
+	}
+}
+
+// buildOK goes on after a successful build.
+func (l *loop) buildOK() {
+	switch l.s.mode {
+	case proxyMode:
+		switch {
+		case l.proc != nil && (l.state == Running || l.state == Loading):
+			// Swap servers: requests wait from here.
+			l.countRestart()
+			l.set(Killing, nil)
+			l.stop()
+		case l.proc == nil && l.state == Error: // crashed during the build
+			l.set(Loading, nil)
+		}
+		// Loading without a process: advance starts it.
+	case attachMode:
+		l.cancelProbe()
+		l.set(Loading, nil)
+		l.start(Change)
+	case staticMode:
+		l.announce()
 	}
 }
 
@@ -437,13 +841,14 @@ func (l *loop) onProbe(m probeMsg) {
 	switch {
 	case l.reprobe:
 		l.cfg.Log.Info(l.cfg.Addr + " answers again")
-	case l.s.attach:
+	case l.s.mode == attachMode:
 		l.cfg.Log.Info(l.cfg.Addr + " answers after " + fmtMillis(time.Since(l.probeStart)))
 	case l.proc != nil:
 		l.cfg.Log.Info("ready in " + fmtMillis(time.Since(l.proc.startedAt)))
 	}
 	l.reprobe = false
 	l.set(Running, nil)
+	l.advance() // a build that waited for the re-probe
 }
 
 func (l *loop) onStopTimeout() {
@@ -457,20 +862,23 @@ func (l *loop) onStopTimeout() {
 }
 
 func (l *loop) onReadyTimeout() {
-	if l.state != Loading || l.failure != nil || (l.proc == nil && l.probeCancel == nil) {
+	if l.state != Loading || l.failure != nil || (l.proc == nil && l.probeCancel == nil && l.build == nil && l.retryErr == nil) {
 		return
 	}
-	var out *tail
-	if l.proc != nil {
-		out = l.proc.out
+	f := l.s.notReadyFailure(l.s.snap.Load())
+	if l.retryErr == nil { // a retry streak was logged already
+		l.cfg.Log.Warn(f.Title + "; still waiting")
 	}
-	f := l.s.notReadyFailure(out)
-	l.cfg.Log.Warn(f.Title + "; still waiting")
 	l.set(Loading, f) // later requests get the 502 at once; Running replaces it
 }
 
 func (l *loop) onIdleCheck() {
 	if l.state != Running || l.stopping {
+		return
+	}
+	if l.build != nil || l.stale {
+		// A build for the next start is due or running: check later.
+		l.idleTimer.Reset(l.cfg.IdleStop)
 		return
 	}
 	idle := time.Since(l.s.epoch) - time.Duration(l.s.lastUse.Load())
@@ -489,11 +897,19 @@ func (l *loop) shutdown() {
 	l.stopping = true
 	l.debounce.Stop()
 	l.idleTimer.Stop()
+	l.retryTimer.Stop()
+	l.retryErr = nil
 	l.cancelProbe()
+	l.cancelBuild("")
 	if l.proc != nil {
 		l.set(Killing, nil)
 		l.stop()
 	}
+}
+
+// fmtSeconds formats a build's duration: "1.3 s".
+func fmtSeconds(d time.Duration) string {
+	return fmt.Sprintf("%.1f s", d.Seconds())
 }
 
 // fmtMillis formats a start-up time: "212 ms", "3.4 ms".

@@ -58,22 +58,41 @@ func killGroup(pgid int, sig syscall.Signal) {
 	_ = unix.Kill(-pgid, sig)
 }
 
-// runProcess starts p and waits for it; it runs on its own goroutine and
-// posts a started and an exited procMsg to the loop.
+// runProcess starts the backend p and waits for it; it runs on its own
+// goroutine and posts a started and an exited procMsg to the loop on procC.
+// After the exit, what is left of the group and the strays are killed.
+func (s *Supervisor) runProcess(p *process) {
+	if addrAnswers(s.cfg.Addr) {
+		s.procC <- procMsg{p: p, exited: true, startErr: errAddrInUse}
+		return
+	}
+	runChild(p, s.procC, func(int) []int { return killStrays() })
+}
+
+// runBuild starts the build p and waits for it, like runProcess, posting on
+// buildC. After the exit, what is left of its group is killed and reaped;
+// the strays that left the group are not touched here, since a backend may
+// be running whose own reparented descendants would look the same (they are
+// found at the backend's next exit, or when Run returns).
+func (s *Supervisor) runBuild(p *process) {
+	runChild(p, s.buildC, func(pid int) []int { drainGroup(pid); return nil })
+}
+
+// runChild starts p.cmd in its own process group, posts a started procMsg
+// on c, waits for the child, kills what is left of its group, calls cleanup
+// with its pid while the child is a zombie (so the pid and the group id
+// cannot be reused), reaps it and posts the exited procMsg, with the pids
+// cleanup returns as strays.
 //
 // The goroutine locks its OS thread and never unlocks it: Pdeathsig is tied
 // to the thread that forked, so that thread must live as long as the child.
 // The goroutine returns only after the child has been reaped, and the
 // runtime then ends the locked thread.
-func (s *Supervisor) runProcess(p *process) {
+func runChild(p *process, c chan<- procMsg, cleanup func(pid int) []int) {
 	runtime.LockOSThread()
 	post := func(m procMsg) {
 		m.p = p
-		s.procC <- m // the loop reads procC until this process has exited
-	}
-	if addrAnswers(s.cfg.Addr) {
-		post(procMsg{exited: true, startErr: errAddrInUse})
-		return
+		c <- m // the loop reads c until this process has exited
 	}
 	children.mu.Lock()
 	startedAt := time.Now()
@@ -110,7 +129,7 @@ func (s *Supervisor) runProcess(p *process) {
 	killGroup(pid, syscall.SIGKILL) // what is left of the group
 	p.gone = true
 	p.mu.Unlock()
-	strays := killStrays()
+	strays := cleanup(pid)
 	// Strays were holding the output pipes too; now Wait sees EOF at once.
 	_ = p.cmd.Wait()
 	p.out.flush()
@@ -118,6 +137,77 @@ func (s *Supervisor) runProcess(p *process) {
 	delete(children.pids, pid)
 	children.mu.Unlock()
 	post(procMsg{exited: true, state: p.cmd.ProcessState, strays: strays})
+}
+
+// drainGroup waits until the process group pgid, which was sent SIGKILL and
+// whose leader pgid is a zombie not reaped yet, holds no other process that
+// can be waited for: its members that were reparented to this process (a
+// subreaper) are reaped here, the others are dying and reaped by their own
+// parents (zombies of a parent that never waits are not waited for). It
+// gives up after 3s. Once the leader is reaped too, kill(-pgid, 0) fails
+// with ESRCH.
+func drainGroup(pgid int) {
+	self := os.Getpid()
+	backoff := 100 * time.Microsecond
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		left := false
+		for _, m := range groupMembers(pgid) {
+			if m.pid == pgid {
+				continue
+			}
+			if m.ppid == self {
+				reap(m.pid)
+				continue
+			}
+			if m.state != 'Z' {
+				left = true
+			}
+		}
+		if !left || time.Now().After(deadline) {
+			return
+		}
+		killGroup(pgid, syscall.SIGKILL) // a member may have forked meanwhile
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 20*time.Millisecond)
+	}
+}
+
+// procInfo is what /proc/PID/stat says of a process.
+type procInfo struct {
+	pid, ppid, pgrp int
+	state           byte
+}
+
+// groupMembers returns the processes of process group pgid, from
+// /proc/*/stat.
+func groupMembers(pgid int) []procInfo {
+	var found []procInfo
+	eachProc(func(pi procInfo) {
+		if pi.pgrp == pgid {
+			found = append(found, pi)
+		}
+	})
+	return found
+}
+
+// eachProc calls fn with every process that /proc lists.
+func eachProc(fn func(procInfo)) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil {
+			continue
+		}
+		if pi, ok := readStat(pid); ok {
+			fn(pi)
+		}
+	}
 }
 
 // addrAnswers reports whether something accepts TCP connections on addr.
@@ -190,46 +280,34 @@ func reap(pid int) {
 // childPids returns the pids whose parent is ppid, from /proc/*/stat,
 // except those in skip.
 func childPids(ppid int, skip map[int]struct{}) []int {
-	d, err := os.Open("/proc")
-	if err != nil {
-		return nil
-	}
-	defer d.Close()
-	names, _ := d.Readdirnames(-1)
 	var pids []int
-	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil {
-			continue
+	eachProc(func(pi procInfo) {
+		if _, ok := skip[pi.pid]; !ok && pi.ppid == ppid {
+			pids = append(pids, pi.pid)
 		}
-		if _, ok := skip[pid]; ok {
-			continue
-		}
-		if pp, ok := readPPid(pid); ok && pp == ppid {
-			pids = append(pids, pid)
-		}
-	}
+	})
 	return pids
 }
 
-// readPPid returns the parent pid from /proc/PID/stat: "pid (comm) state
-// ppid ...", where comm may hold spaces and parentheses, so the fields are
-// counted from the last ')'.
-func readPPid(pid int) (int, bool) {
+// readStat reads /proc/PID/stat: "pid (comm) state ppid pgrp ...", where
+// comm may hold spaces and parentheses, so the fields are counted from the
+// last ')'.
+func readStat(pid int) (procInfo, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, false
+		return procInfo{}, false
 	}
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, false
+		return procInfo{}, false
 	}
 	f := bytes.Fields(b[i+1:])
-	if len(f) < 2 {
-		return 0, false
+	if len(f) < 3 || len(f[0]) == 0 {
+		return procInfo{}, false
 	}
-	pp, err := strconv.Atoi(string(f[1]))
-	return pp, err == nil
+	pp, err1 := strconv.Atoi(string(f[1]))
+	pg, err2 := strconv.Atoi(string(f[2]))
+	return procInfo{pid: pid, ppid: pp, pgrp: pg, state: f[0][0]}, err1 == nil && err2 == nil
 }
 
 // signalName returns "SIGSEGV" for SIGSEGV.

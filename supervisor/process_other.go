@@ -13,8 +13,9 @@ import (
 // before the backend was started.
 var errAddrInUse = errors.New("address already in use")
 
-// errUnsupported is the start error of every backend outside Linux: process
-// groups with Pdeathsig and child subreapers are Linux features.
+// errUnsupported is the start error of every backend and build outside
+// Linux: process groups with Pdeathsig and child subreapers are Linux
+// features.
 var errUnsupported = errors.New("supervisor: running a backend is only supported on Linux")
 
 func becomeSubreaper() error               { return errUnsupported }
@@ -24,4 +25,8 @@ func signalName(sig syscall.Signal) string { return "signal " + strconv.Itoa(int
 
 func (s *Supervisor) runProcess(p *process) {
 	s.procC <- procMsg{p: p, exited: true, startErr: errUnsupported}
+}
+
+func (s *Supervisor) runBuild(p *process) {
+	s.buildC <- procMsg{p: p, exited: true, startErr: errUnsupported}
 }

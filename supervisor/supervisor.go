@@ -1,10 +1,23 @@
 // Package supervisor runs the backend web server, restarts it when files
 // change, and tells the proxy where each request goes (DESIGN.md, "States").
 //
+// It has three modes, chosen by Config: proxy mode (Command set) starts,
+// probes and restarts a backend; attach mode (Addr, no Command) only probes
+// a server the user runs; static mode (neither) has no backend at all and
+// turns file changes into new generations for the browsers. In every mode an
+// optional build command (Config.Build) runs before the browsers are told to
+// reload (DESIGN.md, "Build step").
+//
+// One generation counter numbers what the browsers see: each start of the
+// backend (attach mode: each probe round after a change or a refused
+// connection; static mode: each change) takes the next one, and
+// [Config.OnReady] and [Config.OnError] pass it on, each generation at most
+// once, so a tab that was away while one of them happened notices.
+//
 // One goroutine, the loop started by [Supervisor.Run], owns every piece of
-// mutable state. The child's wait, the readiness probe, the timers,
-// [Supervisor.Changed], [Supervisor.Failed] and waiting [Supervisor.Route]
-// callers only post messages to it. The loop publishes an immutable snapshot
+// mutable state. The child's wait, the build's wait, the readiness probe, the
+// timers, [Supervisor.Changed], [Supervisor.Restart], [Supervisor.Failed] and
+// waiting [Supervisor.Route] callers only post messages to it. The loop publishes an immutable snapshot
 // (state, generation, address, failure) through an atomic pointer, so Route
 // in the Running state reads one pointer and returns: no lock, no channel, no
 // allocation.
@@ -23,13 +36,19 @@
 // there: proxying to a stale server would look like a change that had no
 // effect.
 //
+// The build runs as `sh -c BUILD` in the working directory, in its own
+// process group with Pdeathsig, its output passed through and kept like the
+// backend's. A build that a change makes stale gets SIGKILL on its whole
+// group and is reaped, members of the group reparented here included, before
+// the next one starts.
+//
 // Pdeathsig fires when the thread that forked the child exits, not the
-// process. Each backend is therefore started from a goroutine that locks its
+// process. Each backend (and each build) is therefore started from a goroutine that locks its
 // OS thread and never unlocks it: the same goroutine waits for the child and
 // returns only after the child and its descendants are gone, at which point
 // the runtime ends that thread.
 //
-// Run makes the whole process a child subreaper (PR_SET_CHILD_SUBREAPER), so
+// In proxy mode, Run makes the whole process a child subreaper (PR_SET_CHILD_SUBREAPER), so
 // descendants that left the backend's process group (even through setsid)
 // are reparented to it when their parent dies. After the backend exits or is
 // stopped, every child of this process that the supervisor did not start
@@ -56,18 +75,19 @@ import (
 
 // Errors returned by New and Run.
 var (
-	// ErrNoAddr means Config.Addr is empty.
+	// ErrNoAddr means Config.Addr is empty although Command is set.
 	ErrNoAddr = errors.New("supervisor: no backend address")
 	// ErrBadAddr means Config.Addr is not host:port with a numeric port.
 	ErrBadAddr = errors.New("supervisor: backend address is not host:port")
 	// ErrBadConfig means another Config field is invalid (a negative
-	// duration, an empty program name).
+	// duration, an empty program name, a FirstGeneration of 2^53 or more).
 	ErrBadConfig = errors.New("supervisor: invalid configuration")
 	// ErrRunTwice means Run was called more than once on one Supervisor.
 	ErrRunTwice = errors.New("supervisor: Run called more than once")
 )
 
-// Defaults for the zero values of Config fields.
+// Defaults for the zero values of Config fields. DefaultDebounce is not one:
+// a zero Debounce means none; callers apply DefaultDebounce themselves.
 const (
 	DefaultReadyPath    = "/"
 	DefaultReadyTimeout = 60 * time.Second
@@ -76,15 +96,31 @@ const (
 	DefaultDebounce     = 50 * time.Millisecond
 )
 
+// maxGeneration bounds Config.FirstGeneration: generations reach browsers as
+// JavaScript numbers, exact only below 2^53.
+const maxGeneration = 1 << 53
+
 // Config configures a Supervisor. The zero value of each field selects the
 // default named in its comment.
 type Config struct {
 	// Command is the backend's argv, run without a shell. Empty selects
-	// attach mode: no process is started and Addr is only probed.
+	// attach mode (with Addr: no process is started and Addr is only
+	// probed) or static mode (without Addr: nothing is started or probed).
 	Command []string
 	// Addr is the backend's host:port; the command must listen there.
-	// Required.
+	// Required with Command; empty without Command selects static mode.
 	Addr string
+	// Build is a shell command (run as `sh -c Build`) run before every
+	// start of the backend, the first included; in attach and static modes
+	// it runs on each change, before the browsers reload. Empty: no build.
+	// See DESIGN.md, "Build step", and the hooks OnBuildStarted and
+	// OnBuildFailed.
+	Build string
+	// FirstGeneration is the first generation; zero means 1. A caller that
+	// wants tabs left open across its own restart to notice passes a
+	// time-based value such as time.Now().UnixMilli(). It must stay below
+	// 2^53 (generations reach JavaScript as numbers).
+	FirstGeneration uint64
 	// ReadyPath is the path of the readiness probe's HEAD request; default
 	// "/".
 	ReadyPath string
@@ -99,16 +135,20 @@ type Config struct {
 	// StopTimeout is how long a stopping backend may take before its group
 	// gets SIGKILL; default 5s. Unused when StopSignal is SIGKILL.
 	StopTimeout time.Duration
-	// Debounce is how long files must stay quiet before the backend starts
-	// again after a change; default 50ms. The first change stops the
-	// backend at once.
+	// Debounce is how long files must stay quiet after a change before the
+	// backend starts again (or, with Build, before the build starts; in
+	// static mode, before the browsers reload). Zero means no debounce;
+	// DefaultDebounce is the usual value. Without Build, the first change
+	// stops the backend at once.
 	Debounce time.Duration
 	// IdleStop stops the backend after that long without a Route call; the
-	// next Route starts it again. Zero disables it; ignored in attach mode.
+	// next Route starts it again. Zero disables it; ignored in attach and
+	// static modes. It waits while a build runs.
 	// A long-lived connection (a WebSocket) does not call Route and so does
 	// not count as activity.
 	IdleStop time.Duration
-	// Stdout and Stderr receive the backend's output as it comes; default
+	// Stdout and Stderr receive the backend's and the build's output as it
+	// comes; default
 	// os.Stdout and os.Stderr. Write errors are ignored so that a broken
 	// terminal never blocks the backend.
 	//
@@ -126,19 +166,88 @@ type Config struct {
 	// The hooks are called on the loop goroutine, after the new state is
 	// published, so they see it through State and Route. They must not
 	// block and must not call Route (Route may wait for the loop); they may
-	// call State, Changed and Failed. Nil hooks are skipped.
+	// call State, Changed, Restart and Failed. Nil hooks are skipped.
 
 	// OnReady is called each time Running is entered with a new
-	// generation (after each start, and at the first): the proxy tells
-	// browsers to reload. Returning to Running with the same generation
-	// (see Failed) does not call it.
-	OnReady func(generation uint64)
-	// OnError is called when Error is entered: browsers reload to show the
-	// 503 page.
+	// generation, and in static mode at Run's start and after each
+	// change: the proxy tells browsers to reload (or, for reason Started,
+	// may skip it). Returning to Running with the same generation (see
+	// Failed) does not call it.
+	OnReady func(generation uint64, reason ReloadReason)
+	// OnError is called when Error is entered, or when the Failure of
+	// Error is replaced (a build failed while the backend was down), with
+	// a generation no earlier hook call carried: browsers reload to show
+	// the 503 page.
 	OnError func(generation uint64)
 	// OnLeaveRunning is called whenever Running is left, for any reason:
 	// the proxy closes idle keep-alive client connections.
 	OnLeaveRunning func()
+	// OnBuildStarted is called when a build starts (not when a start that
+	// failed for lack of resources is tried again): tabs may show a
+	// "building" badge until the next OnReady, OnError or OnBuildFailed.
+	OnBuildStarted func()
+	// OnBuildFailed is called when a build fails while something keeps
+	// serving: the old backend in proxy mode, the user's server in attach
+	// mode, the files in static mode. Tabs show the output as an overlay;
+	// the next OnReady clears it. When no backend runs (the first build,
+	// or after a crash), the failure becomes Error's Failure instead and
+	// OnError is called. A build cancelled by a change is never reported.
+	OnBuildFailed func(BuildFailure)
+	// OnRestartLoop is called once per path when that path caused three
+	// restarts in a row, each time changing while the backend was starting
+	// or within 2 s after it became ready: the backend probably writes it
+	// itself. From then on Changed ignores that path.
+	OnRestartLoop func(path string)
+}
+
+// ReloadReason says why OnReady was called.
+type ReloadReason int
+
+// The reasons.
+const (
+	// Started: the first OnReady of the run, with no OnError before it.
+	// Tabs have seen nothing of this run but, possibly, the 502 page of a
+	// first start that took longer than ReadyTimeout; reloading them is
+	// harmless.
+	Started ReloadReason = iota
+	// Restart: the backend process was started again: after a change,
+	// after a crash was fixed, after Restart, after an idle stop.
+	Restart
+	// Change: attach and static modes: files changed (or Restart was
+	// called) and nothing was restarted: in attach mode the user's server
+	// answered again after the change, in static mode the change itself.
+	Change
+	// Recovered: attach mode: the user's server answered again after the
+	// proxy saw a refused connection (see Failed): it restarted by itself.
+	Recovered
+)
+
+var reasonNames = [...]string{"started", "restart", "change", "recovered"}
+
+// String returns the reason in lower case, e.g. "restart".
+func (r ReloadReason) String() string {
+	if r >= 0 && int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "ReloadReason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// BuildFailure describes a build that failed (see Config.OnBuildFailed).
+// Output is not modified once passed.
+type BuildFailure struct {
+	// Command is Config.Build.
+	Command string
+	// ExitStatus is the build's exit status, or -1 when it was killed by a
+	// signal or could not start.
+	ExitStatus int
+	// Exit says how it ended: "exit 2", "killed by SIGSEGV", "cannot start:
+	// ..."; the same words as in Failure.Title.
+	Exit string
+	// Output is the last lines (at most 40 lines, 16 KiB) of the build's
+	// stdout and stderr, interleaved in arrival order, raw.
+	Output []byte
+	// Duration is how long it ran.
+	Duration time.Duration
 }
 
 // Logger receives the supervisor's event lines. It is called only from the
@@ -155,15 +264,18 @@ type State int32
 // The states. The zero value is Loading, which is also the state before Run.
 const (
 	// Loading: the backend is starting (or about to start once files are
-	// quiet) and is being probed; requests wait.
+	// quiet, or once the build is done) and is being probed; requests
+	// wait.
 	Loading State = iota
 	// Running: the backend answered the probe; requests pass through.
+	// A build for the next start may be running meanwhile. Static mode is
+	// always Running.
 	Running
 	// Killing: the backend is being stopped for a restart or an idle stop;
 	// requests wait.
 	Killing
-	// Error: the backend exited by itself or could not start; requests get
-	// the Failure.
+	// Error: the backend exited by itself or could not start, or the build
+	// failed with no backend running; requests get the Failure.
 	Error
 	// Idle: the backend was stopped after Config.IdleStop without requests;
 	// the next request starts it.
@@ -184,11 +296,13 @@ func (st State) String() string {
 
 // Route says where the next request goes.
 type Route struct {
-	// Addr is the backend's host:port (always set).
+	// Addr is the backend's host:port (empty in static mode only).
 	Addr string
 	// Generation increments at each start of the backend (in attach mode:
-	// at each probe after a change or a failure). A client connection
-	// drops its paired backend connection when it changes.
+	// at each probe after a change or a failure; in static mode: at each
+	// change), and when Error is entered after the generation was
+	// announced. A client connection drops its paired backend connection
+	// when it changes.
 	Generation uint64
 	// Failure, when non-nil, is answered instead of proxying.
 	Failure *Failure
@@ -197,26 +311,29 @@ type Route struct {
 // Failure describes why the request cannot be proxied. A Failure is
 // immutable once published; callers must not modify it, Output included.
 type Failure struct {
-	// Status is 503 when the backend exited or could not start (Error
-	// state, or Stopped), 502 when it did not become ready within
-	// ReadyTimeout.
+	// Status is 503 when the backend exited or could not start, or the
+	// build failed (Error state, or Stopped), or a start keeps failing for
+	// lack of resources; 502 when it did not become ready (or the build did
+	// not finish) within ReadyTimeout.
 	Status int
-	// Title is one line, e.g. "python3 exited with status 1".
+	// Title is one line, e.g. "python3 exited with status 1", "build
+	// failed (exit 2)".
 	Title string
 	// Detail is a sentence or two in plain words: the command line and
 	// what to do.
 	Detail string
 	// Output is the last lines (at most 40 lines, 16 KiB) of the
-	// backend's stdout and stderr, interleaved in arrival order, raw.
+	// backend's (or the build's) stdout and stderr, interleaved in arrival
+	// order, raw.
 	Output []byte
 }
 
 // Supervisor owns one backend. Create it with New and start it with Run.
-// Changed, Failed, Route and State are safe to call from any goroutine, also
-// before Run and after it returned.
+// Changed, Restart, Failed, Route and State are safe to call from any
+// goroutine, also before Run and after it returned.
 type Supervisor struct {
 	cfg     Config
-	attach  bool
+	mode    mode
 	merged  bool   // Stdout and Stderr are one destination: give the child one pipe
 	name    string // base name of Command[0], for messages
 	cmdline string // Command quoted for a shell, for messages
@@ -229,21 +346,37 @@ type Supervisor struct {
 
 	ran atomic.Bool
 
+	// ignored holds the paths Changed drops (see OnRestartLoop). The loop
+	// replaces the map, never modifies it; nil until the first one.
+	ignored atomic.Pointer[map[string]struct{}]
+
 	// Mailboxes: the poster records its message and does a non-blocking
 	// send on a one-slot channel; the loop drains. Posting never blocks and
 	// nothing is lost, since the loop reads the recorded data.
 	changeMu    sync.Mutex
 	changeFirst string
+	changeMixed bool // a path other than changeFirst was posted
 	changeN     int
 	changeC     chan struct{}
+	restartC    chan struct{}
 	failedGen   atomic.Uint64
 	failedC     chan struct{}
 	wakeC       chan struct{}
 
-	// From the process and probe goroutines.
+	// From the process, build and probe goroutines.
 	procC  chan procMsg
+	buildC chan procMsg
 	probeC chan probeMsg
 }
+
+// mode is what the Supervisor supervises.
+type mode uint8
+
+const (
+	proxyMode  mode = iota // Command: a process to start and probe
+	attachMode             // Addr only: a server to probe
+	staticMode             // neither: files only
+)
 
 // snapshot is what the loop publishes. It is never modified once stored;
 // next is closed when a newer snapshot replaces it, which releases the
@@ -251,22 +384,37 @@ type Supervisor struct {
 type snapshot struct {
 	state State
 	route Route
-	out   *tail // output of the current process, for a waiter's 502; may be nil
-	next  chan struct{}
+	// What a waiter that times out describes in its 502: the output of the
+	// current process or build (may be nil), whether it is the build, and
+	// the error of a start being retried.
+	out      *tail
+	building bool
+	retryErr error
+	next     chan struct{}
 }
 
 // New checks cfg, applies defaults and returns a Supervisor. It has no side
 // effects: nothing is started or probed before Run.
 func New(cfg Config) (*Supervisor, error) {
-	if cfg.Addr == "" {
+	m := proxyMode
+	switch {
+	case len(cfg.Command) == 0 && cfg.Addr == "":
+		m = staticMode
+	case len(cfg.Command) == 0:
+		m = attachMode
+	case cfg.Addr == "":
 		return nil, ErrNoAddr
 	}
-	_, port, err := net.SplitHostPort(cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %v", ErrBadAddr, cfg.Addr, err)
-	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-		return nil, fmt.Errorf("%w: %q: port must be a number from 1 to 65535", ErrBadAddr, cfg.Addr)
+	var port string
+	if m != staticMode {
+		var err error
+		_, port, err = net.SplitHostPort(cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q: %v", ErrBadAddr, cfg.Addr, err)
+		}
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return nil, fmt.Errorf("%w: %q: port must be a number from 1 to 65535", ErrBadAddr, cfg.Addr)
+		}
 	}
 	if len(cfg.Command) > 0 && cfg.Command[0] == "" {
 		return nil, fmt.Errorf("%w: empty program name", ErrBadConfig)
@@ -285,6 +433,12 @@ func New(cfg Config) (*Supervisor, error) {
 	if cfg.StopSignal < 0 {
 		return nil, fmt.Errorf("%w: invalid stop signal %d", ErrBadConfig, int(cfg.StopSignal))
 	}
+	if cfg.FirstGeneration >= maxGeneration {
+		return nil, fmt.Errorf("%w: FirstGeneration %d is not below 2^53", ErrBadConfig, cfg.FirstGeneration)
+	}
+	if cfg.FirstGeneration == 0 {
+		cfg.FirstGeneration = 1
+	}
 	if cfg.ReadyPath == "" {
 		cfg.ReadyPath = DefaultReadyPath
 	}
@@ -297,9 +451,6 @@ func New(cfg Config) (*Supervisor, error) {
 	if cfg.StopTimeout == 0 {
 		cfg.StopTimeout = DefaultStopTimeout
 	}
-	if cfg.Debounce == 0 {
-		cfg.Debounce = DefaultDebounce
-	}
 	if cfg.Stdout == nil {
 		cfg.Stdout = os.Stdout
 	}
@@ -309,28 +460,32 @@ func New(cfg Config) (*Supervisor, error) {
 	if cfg.Log == nil {
 		cfg.Log = discardLogger{}
 	}
+	if m != proxyMode {
+		cfg.IdleStop = 0
+	}
 	cfg.Command = append([]string(nil), cfg.Command...)
 	s := &Supervisor{
-		cfg:     cfg,
-		attach:  len(cfg.Command) == 0,
-		port:    port,
-		request: []byte("HEAD " + cfg.ReadyPath + " HTTP/1.1\r\nHost: " + cfg.Addr + "\r\nUser-Agent: reloadproxy\r\nConnection: close\r\n\r\n"),
-		epoch:   time.Now(),
-		changeC: make(chan struct{}, 1),
-		failedC: make(chan struct{}, 1),
-		wakeC:   make(chan struct{}, 1),
-		procC:   make(chan procMsg, 2),
-		probeC:  make(chan probeMsg, 1),
+		cfg:      cfg,
+		mode:     m,
+		port:     port,
+		epoch:    time.Now(),
+		changeC:  make(chan struct{}, 1),
+		restartC: make(chan struct{}, 1),
+		failedC:  make(chan struct{}, 1),
+		wakeC:    make(chan struct{}, 1),
+		procC:    make(chan procMsg, 2),
+		buildC:   make(chan procMsg, 2),
+		probeC:   make(chan probeMsg, 1),
+	}
+	if m != staticMode {
+		s.request = []byte("HEAD " + cfg.ReadyPath + " HTTP/1.1\r\nHost: " + cfg.Addr + "\r\nUser-Agent: reloadproxy\r\nConnection: close\r\n\r\n")
 	}
 	s.merged = sameDestination(cfg.Stdout, cfg.Stderr)
-	if !s.attach {
+	if m == proxyMode {
 		s.name = filepath.Base(cfg.Command[0])
 		s.cmdline = quoteCommand(cfg.Command)
 	}
-	if cfg.IdleStop > 0 && s.attach {
-		s.cfg.IdleStop = 0
-	}
-	s.snap.Store(&snapshot{state: Loading, route: Route{Addr: cfg.Addr}, next: make(chan struct{})})
+	s.snap.Store(&snapshot{state: Loading, route: Route{Addr: cfg.Addr, Generation: cfg.FirstGeneration - 1}, next: make(chan struct{})})
 	return s, nil
 }
 
@@ -338,33 +493,67 @@ func New(cfg Config) (*Supervisor, error) {
 func (s *Supervisor) State() State { return s.snap.Load().state }
 
 // Changed reports a file change (from the watcher). It never blocks; changes
-// posted before the loop reads them coalesce. Safe from any goroutine.
+// posted before the loop reads them coalesce. A path that OnRestartLoop
+// reported is ignored. Safe from any goroutine.
 func (s *Supervisor) Changed(path string) {
+	if ig := s.ignored.Load(); ig != nil {
+		if _, ok := (*ig)[path]; ok {
+			return
+		}
+	}
 	s.changeMu.Lock()
 	if s.changeN == 0 {
-		s.changeFirst = path
+		s.changeFirst, s.changeMixed = path, false
+	} else if path != s.changeFirst {
+		s.changeMixed = true
 	}
 	s.changeN++
 	s.changeMu.Unlock()
 	notify(s.changeC)
 }
 
-// takeChanges returns and clears the changes posted since the last call.
+// takeChanges returns and clears the changes posted since the last call. A
+// batch made only of an ignored path (posted before it was ignored) counts
+// as none.
 func (s *Supervisor) takeChanges() (first string, n int) {
 	s.changeMu.Lock()
 	first, n = s.changeFirst, s.changeN
-	s.changeFirst, s.changeN = "", 0
+	mixed := s.changeMixed
+	s.changeFirst, s.changeN, s.changeMixed = "", 0, false
 	s.changeMu.Unlock()
+	if ig := s.ignored.Load(); n > 0 && !mixed && ig != nil {
+		if _, ok := (*ig)[first]; ok {
+			return "", 0
+		}
+	}
 	return first, n
 }
+
+// ignore adds path to the paths Changed drops. Called on the loop only.
+func (s *Supervisor) ignore(path string) {
+	m := map[string]struct{}{path: {}}
+	if old := s.ignored.Load(); old != nil {
+		for p := range *old {
+			m[p] = struct{}{}
+		}
+	}
+	s.ignored.Store(&m)
+}
+
+// Restart asks for a rebuild (with Build) and a restart by hand, as for a
+// change of files but without waiting for Debounce (SIGHUP). In attach and
+// static modes it rebuilds and the browsers reload with reason Change; in
+// Idle it starts the backend. It never blocks. Safe from any goroutine.
+func (s *Supervisor) Restart() { notify(s.restartC) }
 
 // Failed reports that the proxy saw a refused connection, or EOF before any
 // response byte, on a backend of that generation; a stale generation is
 // ignored. If that backend is Running, the loop leaves Running and probes it
 // again while requests wait: in attach mode as a new generation (OnReady
-// when it answers again); with a process, as the same generation, which
-// returns to Running without OnReady if the process still answers, or goes
-// to Error when its exit arrives. It never blocks. Safe from any goroutine.
+// with reason Recovered when it answers again); with a process, as the same
+// generation, which returns to Running without OnReady if the process still
+// answers, or goes to Error when its exit arrives. Static mode ignores it.
+// It never blocks. Safe from any goroutine.
 func (s *Supervisor) Failed(generation uint64) {
 	for {
 		old := s.failedGen.Load()
@@ -375,13 +564,23 @@ func (s *Supervisor) Failed(generation uint64) {
 	notify(s.failedC)
 }
 
+// staticRoute is the Failure Route returns in static mode, where nothing
+// should be proxied.
+var staticRoute = &Failure{
+	Status: 503,
+	Title:  "No backend: reloadproxy serves files",
+	Detail: "reloadproxy runs in static mode, without a backend server; it serves files itself.",
+}
+
 // Route returns where the next request goes. Safe from any goroutine.
 //
 // In Running it returns at once without allocating. In Error and Stopped it
 // returns the Failure at once. In Loading and Killing it waits until Running
 // (and returns the new route), until Error (and returns its Failure), or for
 // at most ReadyTimeout (and returns a 502 Failure). In Idle it asks the loop
-// to start the backend and waits likewise.
+// to start the backend and waits likewise. In static mode it returns at
+// once, a 503 Failure (No backend) with the current generation: the proxy
+// serves files there and has no use for it.
 func (s *Supervisor) Route() Route {
 	sn := s.snap.Load()
 	if sn.state == Running {
@@ -404,6 +603,9 @@ func (s *Supervisor) touch() {
 }
 
 func (s *Supervisor) routeSlow(sn *snapshot) Route {
+	if s.mode == staticMode && sn.state != Stopped {
+		return Route{Generation: sn.route.Generation, Failure: staticRoute}
+	}
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -432,7 +634,7 @@ func (s *Supervisor) routeSlow(sn *snapshot) Route {
 		case <-sn.next:
 			sn = s.snap.Load()
 		case <-timer.C:
-			return Route{Addr: s.cfg.Addr, Generation: sn.route.Generation, Failure: s.notReadyFailure(sn.out)}
+			return Route{Addr: s.cfg.Addr, Generation: sn.route.Generation, Failure: s.notReadyFailure(sn)}
 		}
 	}
 }
