@@ -286,20 +286,20 @@ func TestDefaultRootIsDot(t *testing.T) {
 func TestNeverWatchedAndExcludedDirs(t *testing.T) {
 	root := t.TempDir()
 	for _, d := range []string{".git/objects", ".hg", ".svn", "node_modules/pkg", "a/__pycache__", "build/x",
-		"dist/x/y", "dist/z", "gen", "src/gen2", "logs"} {
+		"dist/x/y", "dist/z", "gen", "src/gen2", "out"} {
 		mkdirAll(t, filepath.Join(root, d))
 	}
 	writeFile(t, filepath.Join(root, ".watchmanconfig"), `{"ignore_dirs": ["dist/x"]}`)
-	writeFile(t, filepath.Join(root, ".gitignore"), "/gen/\n*.log\n")
+	writeFile(t, filepath.Join(root, ".gitignore"), "/gen/\n*.out\n")
 	writeFile(t, filepath.Join(root, "src/.gitignore"), "gen2\n")
 	opts := Options{Roots: []string{root}, Excludes: []string{"build/**"}}
-	// Watched: root, a, dist, dist/z, src, logs.
+	// Watched: root, a, dist, dist/z, src, out.
 	tree, rec := startTree(t, opts)
 	if got := tree.WatchCount(); got != 6 {
-		t.Errorf("WatchCount() = %d, want 6 (root a dist dist/z src logs)", got)
+		t.Errorf("WatchCount() = %d, want 6 (root a dist dist/z src out)", got)
 	}
 	for _, f := range []string{".git/objects/o", ".hg/h", ".svn/s", "node_modules/pkg/index.js", "a/__pycache__/m.pyc",
-		"build/x/out.js", "dist/x/y/f", "gen/g.go", "src/gen2/g.go", "logs/app.log", "top.log", "dist/z/ok", "src/ok.py"} {
+		"build/x/out.js", "dist/x/y/f", "gen/g.go", "src/gen2/g.go", "out/app.out", "top.out", "dist/z/ok", "src/ok.py"} {
 		writeFile(t, filepath.Join(root, f), "x")
 	}
 	checkPaths(t, rec.barrier(t), "dist/z/ok", "src/ok.py")
@@ -311,10 +311,10 @@ func TestNeverWatchedAndExcludedDirs(t *testing.T) {
 		if got := tree.WatchCount(); got != 8 {
 			t.Errorf("WatchCount() = %d, want 8", got)
 		}
-		for _, f := range []string{"gen/g.go", "src/gen2/g.go", "top.log", "build/x/out.js"} {
+		for _, f := range []string{"gen/g.go", "src/gen2/g.go", "top.out", "build/x/out.js"} {
 			writeFile(t, filepath.Join(root, f), "y")
 		}
-		checkPaths(t, rec.barrier(t), "gen/g.go", "src/gen2/g.go", "top.log")
+		checkPaths(t, rec.barrier(t), "gen/g.go", "src/gen2/g.go", "top.out")
 	})
 }
 
@@ -570,12 +570,12 @@ func TestGitignoreReloaded(t *testing.T) {
 	root := t.TempDir()
 	mkdirAll(t, filepath.Join(root, "gen"))
 	tree, rec := startTree(t, Options{Roots: []string{root}})
-	writeFile(t, filepath.Join(root, "a.log"), "")
-	rec.waitPath(t, "a.log", Write)
+	writeFile(t, filepath.Join(root, "a.out"), "")
+	rec.waitPath(t, "a.out", Write)
 
-	writeFile(t, filepath.Join(root, ".gitignore"), "*.log\ngen/\n")
+	writeFile(t, filepath.Join(root, ".gitignore"), "*.out\ngen/\n")
 	rec.waitPath(t, ".gitignore", Write)
-	writeFile(t, filepath.Join(root, "b.log"), "")
+	writeFile(t, filepath.Join(root, "b.out"), "")
 	writeFile(t, filepath.Join(root, "gen/g.go"), "")
 	checkPaths(t, rec.barrier(t))
 	if n := tree.WatchCount(); n != 1 {
@@ -583,7 +583,7 @@ func TestGitignoreReloaded(t *testing.T) {
 	}
 
 	// Re-included: watched again.
-	writeFile(t, filepath.Join(root, ".gitignore"), "*.log\n")
+	writeFile(t, filepath.Join(root, ".gitignore"), "*.out\n")
 	rec.waitPath(t, ".gitignore", Write)
 	writeFile(t, filepath.Join(root, "gen/h.go"), "")
 	rec.waitPath(t, "gen/h.go", Write)
@@ -598,8 +598,8 @@ func TestGitignoreReloaded(t *testing.T) {
 	// Deleted: the rules go with it.
 	remove(t, filepath.Join(root, ".gitignore"))
 	rec.waitPath(t, ".gitignore", Remove)
-	writeFile(t, filepath.Join(root, "c.log"), "")
-	rec.waitPath(t, "c.log", Write)
+	writeFile(t, filepath.Join(root, "c.out"), "")
+	rec.waitPath(t, "c.out", Write)
 }
 
 func TestSymlinksAndHardLinks(t *testing.T) {

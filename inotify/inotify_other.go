@@ -19,3 +19,9 @@ func (t *Tree) Close() error { return nil }
 
 // WatchCount returns 0.
 func (t *Tree) WatchCount() int { return 0 }
+
+// PolledCount returns 0.
+func (t *Tree) PolledCount() int { return 0 }
+
+// Roots returns nil.
+func (t *Tree) Roots() []RootInfo { return nil }

@@ -49,7 +49,7 @@ func compileGlob(pattern string) (*glob.Pattern, error) {
 	return g, nil
 }
 
-// Rules decides, from the command-line globs and the fixed editor rules,
+// Rules decides, from the command-line globs and the fixed built-in rules,
 // which directories are watched and which files trigger. It does not know
 // about .gitignore or .watchmanconfig, which depend on the tree (see
 // WatchTree). A Rules is immutable and safe for concurrent use.
@@ -141,12 +141,15 @@ func (r *Rules) SkipDir(rel string) bool {
 
 // Match reports whether a change to the file at rel (slash-separated,
 // relative to the watch root) triggers, and with what Action. A file never
-// triggers when it is an editor temporary file, matches an exclude glob or
-// lies in a directory SkipDir prunes; otherwise it triggers with ReloadOnly
-// when it matches a reload-only glob, else with Restart when there are no
-// patterns or it matches one.
+// triggers when it is an editor temporary file (IsEditorTemp) or a file
+// servers write themselves (NeverTriggers) — these built-in rules win even
+// over a --pattern that names such files explicitly, to keep them simple
+// and a Django database from restarting its own server — or when it matches
+// an exclude glob or lies in a directory SkipDir prunes; otherwise it
+// triggers with ReloadOnly when it matches a reload-only glob, else with
+// Restart when there are no patterns or it matches one.
 func (r *Rules) Match(rel string) (Action, bool) {
-	if IsEditorTemp(baseName(rel)) || r.excluded(rel) {
+	if ignoredName(baseName(rel)) || r.excluded(rel) {
 		return 0, false
 	}
 	if matchAny(r.reloadOnly, rel) {
@@ -184,15 +187,76 @@ func matchAny(gs []*glob.Pattern, s string) bool {
 	return false
 }
 
+// neverWatchedDirs are the base names of directories that are never
+// watched, whatever the options: version-control metadata, dependency
+// trees, bytecode and tool caches, virtualenvs and framework build output
+// that are large, never edited by hand, and written by the very tools the
+// backend runs (a watched .next would restart Next.js on its own output).
+var neverWatchedDirs = [...]string{
+	".git", ".hg", ".svn",
+	"node_modules", "__pycache__",
+	".venv", ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+	".next", ".nuxt", ".svelte-kit", ".parcel-cache", ".turbo",
+}
+
+// virtualenvMarker is the file every Python virtualenv has at its top
+// (venv(7)-style, PEP 405): a directory holding it is never watched, so a
+// virtualenv is skipped whatever its name.
+const virtualenvMarker = "pyvenv.cfg"
+
+// NeverWatchedDirs returns the base names of the directories that are
+// never watched (a fresh copy, for --help). Directories holding a
+// pyvenv.cfg file (virtualenvs by any name) are not watched either; a
+// watch root itself always is.
+func NeverWatchedDirs() []string {
+	return append([]string(nil), neverWatchedDirs[:]...)
+}
+
 // NeverWatched reports whether a directory with this base name is never
-// watched, whatever the options: version-control metadata and dependency
-// or bytecode caches that are large and never edited by hand.
+// watched, whatever the options; see NeverWatchedDirs.
 func NeverWatched(name string) bool {
-	switch name {
-	case ".git", ".hg", ".svn", "node_modules", "__pycache__":
-		return true
+	for _, n := range neverWatchedDirs {
+		if name == n {
+			return true
+		}
 	}
 	return false
+}
+
+// neverTriggerSuffixes are the name endings of files that servers write
+// themselves while serving requests: SQLite databases and their journals
+// (Django's db.sqlite3 is opened for writing by every request), and logs.
+// A change to one must not restart the server that wrote it.
+var neverTriggerSuffixes = [...]string{
+	".sqlite", ".sqlite3", ".db", "-journal", "-wal", "-shm", ".log",
+}
+
+// NeverTriggerGlobs returns the base-name globs of the files that never
+// trigger (a fresh copy, for --help): "*.sqlite", "*.log" and so on. They
+// win over --pattern and --reload-only, like the editor temporary files.
+func NeverTriggerGlobs() []string {
+	globs := make([]string, len(neverTriggerSuffixes))
+	for i, s := range neverTriggerSuffixes {
+		globs[i] = "*" + s
+	}
+	return globs
+}
+
+// NeverTriggers reports whether a file with this base name never triggers
+// because servers write such files themselves; see NeverTriggerGlobs.
+func NeverTriggers[S string | []byte](name S) bool {
+	for _, s := range neverTriggerSuffixes {
+		if hasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// ignoredName reports whether a file with this base name never triggers,
+// whatever the globs: editor temporary files and files servers write.
+func ignoredName[S string | []byte](name S) bool {
+	return IsEditorTemp(name) || NeverTriggers(name)
 }
 
 // IsEditorTemp reports whether a file with this base name is an editor's

@@ -3,17 +3,30 @@
 // poller, one reader goroutine, recursive watches added at start and for
 // every new directory, exclusion decided before a watch is added, overflow
 // recovery by rescanning, and the "never watched" / "never a trigger" rules
-// of reloadproxy (editor temporary files, VCS directories, .gitignore,
-// .watchmanconfig, --pattern/--exclude/--reload-only globs).
+// of reloadproxy (editor temporary files, VCS directories, tool caches,
+// virtualenvs, files servers write themselves, .gitignore, .watchmanconfig,
+// --pattern/--exclude/--reload-only globs).
 //
-// The rules (rules.go, gitignore.go) are platform independent; watching
-// itself needs Linux, elsewhere [WatchTree] returns [ErrNotSupported].
+// Only real edits count: a file opened for writing and closed unwritten, a
+// chmod or a chown is not a change; a write, a touch, a create, a delete or
+// a rename is.
+//
+// Where inotify cannot see (network and VM mounts, see [Method]) and for
+// directories beyond the inotify watch limit, the same reader goroutine
+// polls with stat(2) instead, with the same rules and the same [Change]
+// values. A watch root that is deleted is waited for and watched again when
+// it reappears.
+//
+// The rules (rules.go, gitignore.go) and the mount table parser
+// (mountinfo.go) are platform independent; watching itself needs Linux,
+// elsewhere [WatchTree] returns [ErrNotSupported].
 package inotify
 
 import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Errors reported by the package. Test them with errors.Is.
@@ -29,8 +42,9 @@ var (
 	ErrWatchLimit = errors.New("inotify: watch limit reached")
 
 	// ErrRootVanished is reported through Options.OnWarning when a watch
-	// root is deleted or moved away; nothing under it is watched any more
-	// (an overflow rescan adds it again if it reappears).
+	// root is deleted or moved away. Its path is then checked every
+	// PollInterval, and when a directory is there again it is watched
+	// again and the files in it are reported as Create.
 	ErrRootVanished = errors.New("inotify: watch root vanished")
 
 	// ErrShortEvent is returned by ParseEvent for a truncated event.
@@ -45,11 +59,14 @@ type Op uint8
 
 // The operations.
 const (
-	// Create: the path appeared (moved in, new symlink or hard link, or a
-	// file found in a directory that was just created or moved in).
+	// Create: the path appeared (moved in, new symlink or hard link, a
+	// file found in a directory that was just created or moved in or in a
+	// watch root that reappeared, or a new file found by polling).
 	Create Op = 1 << iota
-	// Write: a file opened for writing was closed (IN_CLOSE_WRITE), or its
-	// metadata changed (IN_ATTRIB: touch, chmod).
+	// Write: a file was written and closed, or created (inotify), or its
+	// modification time moved (touch), or polling found its size or
+	// modification time changed. A close without a write, chmod and chown
+	// are not changes.
 	Write
 	// Remove: the path was deleted.
 	Remove
@@ -145,13 +162,22 @@ type Options struct {
 	// NoGitignore disables .gitignore handling (files and directories).
 	NoGitignore bool
 
+	// Method chooses between inotify and polling; the zero value Auto
+	// decides per root from the mount table. See [Method].
+	Method Method
+	// PollInterval is how often polled directories are checked, and how
+	// often a vanished root is looked for; zero means
+	// DefaultPollInterval.
+	PollInterval time.Duration
+
 	// OnChange is called on the watcher's own goroutine, one call per
 	// relevant change, in kernel order (changes to one path within one
 	// read(2) batch are merged). It must not block long and must not call
 	// Tree.Close (Close waits for this goroutine). Required.
 	OnChange func(Change)
 	// OnWarning receives problems that do not stop watching: a
-	// *WatchLimitError, ErrRootVanished, unreadable directories. Called
+	// *WatchLimitError, ErrRootVanished, unreadable directories, an
+	// unreadable mount table. Called
 	// on the watcher's goroutine, or on WatchTree's caller's goroutine for
 	// problems met during the initial scan. May be nil.
 	OnWarning func(error)
@@ -177,13 +203,15 @@ func (e *GlobError) Unwrap() error { return e.Err }
 func (e *GlobError) Is(target error) bool { return target == ErrBadGlob }
 
 // WatchLimitError reports that some directories could not be watched
-// because fs.inotify.max_user_watches is exhausted. Watching continues for
-// the directories that were added.
+// with inotify because fs.inotify.max_user_watches is exhausted. They are
+// polled instead (and stay polled), so no change is missed, only seen later
+// and at some CPU cost.
 type WatchLimitError struct {
-	Watched   int // watches this Tree holds
-	Missing   int // directories that could not be watched
-	Limit     int // fs.inotify.max_user_watches when it happened (0 if unknown)
-	Suggested int // a value for the sysctl that leaves room
+	Watched      int           // watches this Tree holds
+	Missing      int           // directories that could not be watched: polled instead
+	Limit        int           // fs.inotify.max_user_watches when it happened (0 if unknown)
+	Suggested    int           // a value for the sysctl that leaves room
+	PollInterval time.Duration // how often the Missing directories are polled
 }
 
 // Needed is the number of watches the Tree needs: Watched + Missing.
@@ -196,10 +224,11 @@ func (e *WatchLimitError) Error() string {
 		limit = fmt.Sprint(e.Limit)
 	}
 	return fmt.Sprintf("inotify: watch limit reached (fs.inotify.max_user_watches=%s): "+
-		"%d directories need watches, %d are watched, changes in the other %d will be missed; "+
+		"%d directories need watches, %d are watched, the other %d are polled every %v instead "+
+		"(slower to notice, costs CPU); "+
 		"raise the limit with: sudo sysctl fs.inotify.max_user_watches=%d "+
 		"(add it to /etc/sysctl.d/ to keep it)",
-		limit, e.Needed(), e.Watched, e.Missing, e.Suggested)
+		limit, e.Needed(), e.Watched, e.Missing, e.PollInterval, e.Suggested)
 }
 
 // Is makes errors.Is(err, ErrWatchLimit) true.
@@ -215,4 +244,51 @@ func suggestWatchLimit(limit, missing int) int {
 		s *= 2
 	}
 	return s
+}
+
+// DefaultPollInterval is the PollInterval used when Options leaves it zero.
+const DefaultPollInterval = time.Second
+
+// Method says how a watch root is watched.
+type Method uint8
+
+// The methods.
+const (
+	// Auto chooses per watch root from /proc/self/mountinfo: roots on
+	// network and VM mounts, where inotify sees only the changes made
+	// through this kernel (NFS, SMB/CIFS, 9p as in WSL2's /mnt/c,
+	// VirtualBox shared folders, Docker Desktop's bind mounts, virtiofs,
+	// FUSE), are polled; other roots use inotify, and a mount of one of
+	// those kinds inside such a root is polled. See PollsFSType.
+	Auto Method = iota
+	// Inotify watches every root with inotify whatever its mount (the
+	// "--no-poll" choice). Directories beyond the inotify watch limit are
+	// still polled.
+	Inotify
+	// Poll polls every root (the "--poll" choice).
+	Poll
+)
+
+// String returns "auto", "inotify" or "poll".
+func (m Method) String() string {
+	switch m {
+	case Auto:
+		return "auto"
+	case Inotify:
+		return "inotify"
+	case Poll:
+		return "poll"
+	}
+	return fmt.Sprintf("Method(%d)", uint8(m))
+}
+
+// RootInfo tells how one watch root is watched, for the start-up log.
+type RootInfo struct {
+	Root   string // the watch root as given in Options.Roots
+	Method Method // Inotify or Poll, never Auto
+	// Reason says why, for people: "ext4 mount at /", "nfs4 mount at
+	// /mnt/share", "--poll", "--no-poll", "inotify unavailable: ...", or
+	// "missing: waiting for it to reappear"; followed by "; polling 9p
+	// mount at /x/y" for each polled mount inside an inotify root.
+	Reason string
 }
