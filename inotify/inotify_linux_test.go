@@ -109,14 +109,26 @@ func (r *recorder) waitPath(t *testing.T, path string, op Op) []Change {
 
 // barrier writes a new file in the first root and waits for it: inotify
 // queues events in order, so every change to the events before it has been
-// reported by then. It returns those changes (without the barrier's).
+// reported by then. It returns those changes (without the barrier's). With
+// polling use settle.
 func (r *recorder) barrier(t *testing.T) []Change {
 	t.Helper()
 	r.barriers++
 	name := fmt.Sprintf("zz-barrier-%d", r.barriers)
 	writeFile(t, filepath.Join(r.root, name), "b")
-	got := r.waitPath(t, name, Write)
+	got := r.waitPath(t, name, Write|Create) // Create when polled
 	return got[:len(got)-1]
+}
+
+// settle is barrier twice, without the first barrier's change: a poll
+// tick that finds the first barrier has looked at every file changed
+// before it, but may report some after the barrier in the same batch;
+// the second barrier's tick comes after that whole batch was delivered.
+func (r *recorder) settle(t *testing.T) []Change {
+	t.Helper()
+	first := fmt.Sprintf("zz-barrier-%d", r.barriers+1)
+	got := append(r.barrier(t), r.barrier(t)...)
+	return slices.DeleteFunc(got, func(c Change) bool { return c.Path == first })
 }
 
 func (r *recorder) warningsCopy() []error {
