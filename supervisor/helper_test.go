@@ -38,7 +38,12 @@ func TestMain(m *testing.M) {
 // helperMain modes:
 //
 //	serve [-pidfile F] [-spawn] [-ignoreterm] [-crashonce MARKER] [-delay D]
-//	      listen on 127.0.0.1:$PORT and answer "pid=N"
+//	      [-content F] [-touch F]
+//	      listen on 127.0.0.1:$PORT and answer "pid=N" (with -content:
+//	      "pid=N content=C", C read from F at start); with -touch, write
+//	      the pid into F once listening and print "wrote F"
+//	emfile MODE ADDR   run a Supervisor with no descriptor left (see
+//	      TestTransientStartFailureRetried)
 //	sleep    sleep (a grandchild)
 //	daemon F start a setsid'd sleeper, record its pid in F, exit at once
 //	nolisten print a line and never listen
@@ -61,6 +66,8 @@ func helperMain(mode string, args []string) {
 		helperServe(args)
 	case "supervise":
 		helperSupervise(args[0])
+	case "emfile":
+		helperEMFILE(args[0], args[1])
 	default:
 		fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 		os.Exit(2)
@@ -119,7 +126,18 @@ func helperServe(args []string) {
 	ignoreTerm := fs.Bool("ignoreterm", false, "print and ignore SIGTERM")
 	crashOnce := fs.String("crashonce", "", "exit 1 unless this file exists (and create it)")
 	delay := fs.Duration("delay", 0, "wait before listening")
+	contentFile := fs.String("content", "", "answer with this file's content, read at start")
+	touch := fs.String("touch", "", "write the pid into this file once listening")
 	fs.Parse(args)
+	var content string
+	if *contentFile != "" {
+		b, err := os.ReadFile(*contentFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "content:", err)
+			os.Exit(1)
+		}
+		content = " content=" + strings.TrimSpace(string(b))
+	}
 
 	pid := os.Getpid()
 	if *pidfile != "" {
@@ -165,8 +183,14 @@ func helperServe(args []string) {
 		os.Exit(1)
 	}
 	fmt.Printf("listening pid=%d\n", pid)
+	if *touch != "" {
+		if err := os.WriteFile(*touch, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			panic(err)
+		}
+		fmt.Printf("wrote %s\n", *touch)
+	}
 	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "pid=%d\n", pid)
+		fmt.Fprintf(w, "pid=%d%s\n", pid, content)
 	}))
 }
 
@@ -501,4 +525,15 @@ func routeWithin(s *Supervisor, d time.Duration) (Route, time.Duration, error) {
 	case <-time.After(d):
 		return Route{}, d, errTimeout
 	}
+}
+
+// listenLoopback listens on a free loopback port until the test ends.
+func listenLoopback(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
 }
