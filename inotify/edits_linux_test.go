@@ -69,6 +69,17 @@ func openClose(t *testing.T, path string, flag int) {
 	}
 }
 
+// tmpfsTempDir is t.TempDir on tmpfs (/dev/shm) when there is one.
+func tmpfsTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/dev/shm", "inotify-test-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -241,7 +252,7 @@ func TestVimSaveWithChmod(t *testing.T) {
 // Tree remembers: the ones it has no room for are reported at once, the
 // others when closed, and nothing is lost.
 func TestDirtyNotesBounded(t *testing.T) {
-	root := t.TempDir()
+	root := tmpfsTempDir(t) // thousands of files: a disk makes it slow
 	tree, rec := startTree(t, Options{Roots: []string{root}})
 	const n = maxFileNotes + 50
 	files := make([]*os.File, 0, n)
