@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"reloadproxy/httpwire"
+	"reloadproxy/httpwire/proxy"
 )
 
 // Response bodies served by both backends. The 64 KiB body is a repeating
@@ -199,20 +199,20 @@ func startProxyCannedBackend(tb testing.TB) string {
 	return ln.Addr().String()
 }
 
-// proxyFixedRoute is an httpwire.Backend that always routes to one
+// proxyFixedRoute is an proxy.Backend that always routes to one
 // running backend, as the supervisor does while it is Running.
 type proxyFixedRoute struct{ addr string }
 
-func (r *proxyFixedRoute) Route() httpwire.Route {
-	return httpwire.Route{Addr: r.addr, Generation: 1}
+func (r *proxyFixedRoute) Route() proxy.Route {
+	return proxy.Route{Addr: r.addr, Generation: 1}
 }
 func (r *proxyFixedRoute) Failed(gen uint64) {}
 
-// startProxyReload serves reloadproxy's httpwire.Server in front of backend.
+// startProxyReload serves reloadproxy's proxy.Server in front of backend.
 func startProxyReload(tb testing.TB, backend string) string {
 	tb.Helper()
 	ln := listenProxyLoopback(tb)
-	srv := &httpwire.Server{Backend: &proxyFixedRoute{addr: backend}}
+	srv := &proxy.Server{Backend: &proxyFixedRoute{addr: backend}}
 	go srv.Serve(ln)
 	tb.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()

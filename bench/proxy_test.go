@@ -2,7 +2,7 @@ package bench
 
 // Proxy throughput, measured the way DESIGN.md's performance targets are
 // stated: wrk-style keep-alive load on loopback against the backend itself
-// ("direct"), against reloadproxy's httpwire.Server in front of it, and
+// ("direct"), against reloadproxy's proxy.Server in front of it, and
 // against net/http/httputil.ReverseProxy in front of it, all in one
 // process and one run.
 //

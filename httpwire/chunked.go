@@ -87,7 +87,7 @@ func (s *ChunkedScanner) Scan(p []byte) (n int, err error) {
 		c := p[i]
 		switch s.state {
 		case chunkSizeStart:
-			v := unhex(c)
+			v := Unhex(c)
 			if v < 0 {
 				return i, byteError(c, ErrChunkSize)
 			}
@@ -96,7 +96,7 @@ func (s *ChunkedScanner) Scan(p []byte) (n int, err error) {
 			i++
 			continue
 		case chunkSize:
-			if v := unhex(c); v >= 0 {
+			if v := Unhex(c); v >= 0 {
 				s.sizeSeen++
 				if s.sizeSeen > 15 {
 					return i, ErrChunkSize // past 2^60: no real body is that big
@@ -302,6 +302,43 @@ func (s *ChunkedScanner) Scan(p []byte) (n int, err error) {
 	return i, nil
 }
 
+// Segment kinds returned by ScanSegment.
+const (
+	SegmentFraming = iota // chunk-size lines and the CRLF after data
+	SegmentData           // chunk data
+	SegmentTrailer        // the last chunk's trailer section and final CRLF
+)
+
+// ScanSegment scans the next run of p that is all of one kind, so that a
+// caller that transforms the data (the HTML injector) can re-frame it and
+// pass the trailers on. It returns how many bytes of p the run holds.
+func (s *ChunkedScanner) ScanSegment(p []byte) (n int, kind int, err error) {
+	if s.state == chunkData {
+		k := min(uint64(len(p)), s.size)
+		s.SkipData(k)
+		return int(k), SegmentData, nil
+	}
+	kind = SegmentFraming
+	if s.state >= trailerStart {
+		kind = SegmentTrailer
+	}
+	for n < len(p) && s.state != chunkData && s.state != chunkDone {
+		if (s.state >= trailerStart) != (kind == SegmentTrailer) {
+			break
+		}
+		m, err := s.Scan(p[n : n+1])
+		n += m
+		if err != nil {
+			return n, kind, err
+		}
+	}
+	return n, kind, nil
+}
+
+// InTrailer reports whether the last chunk was seen: what follows is the
+// trailer section.
+func (s *ChunkedScanner) InTrailer() bool { return s.state >= trailerStart }
+
 // byteError is the error for an unexpected byte c in a framing line: a bare
 // LF (RFC 9112 §2.2) if it is one, else def. Only error paths call it.
 func byteError(c byte, def *Error) error {
@@ -311,7 +348,8 @@ func byteError(c byte, def *Error) error {
 	return def
 }
 
-func unhex(c byte) int {
+// Unhex returns the value of the hexadecimal digit c, or -1.
+func Unhex(c byte) int {
 	switch {
 	case '0' <= c && c <= '9':
 		return int(c - '0')

@@ -1,6 +1,10 @@
-// Package httpwire speaks HTTP/1.x on the wire for reloadproxy: it parses
-// request and response heads in place, frames bodies, forwards them byte for
-// byte, tunnels upgrades and runs the per-connection proxy loop.
+// Package httpwire is HTTP/1.x as bytes for reloadproxy: it parses request
+// and response heads in place, decides how bodies are framed, validates
+// chunked bodies as they stream past, and writes heads (status lines, and
+// request and response heads rewritten for forwarding) from explicit
+// inputs. It knows nothing of connections: the proxy loop lives in
+// httpwire/proxy, the HTML injector in httpwire/htmlinject and static files
+// in httpwire/static.
 //
 // Parsing is strict (RFC 9112): anything a downstream parser could read
 // differently from us — bare CR or LF, obs-fold, whitespace before a colon,
@@ -114,6 +118,23 @@ func (h *RequestHead) Idempotent() bool {
 // Field returns the value of the first field named name (compared
 // case-insensitively), or nil.
 func (h *RequestHead) Field(name string) []byte { return lookup(h.Fields, name) }
+
+// IsNavigation reports whether the request comes from a browser loading a
+// page: it asks for a document or an iframe (Sec-Fetch-Dest), or, without
+// that field, accepts text/html. Such requests get HTML error pages and
+// the reload client.
+func (h *RequestHead) IsNavigation() bool {
+	if dest := h.Field("Sec-Fetch-Dest"); dest != nil {
+		return EqualFold(dest, "document") || EqualFold(dest, "iframe")
+	}
+	accept := h.Field("Accept")
+	for i := 0; i+len("text/html") <= len(accept); i++ {
+		if EqualFold(accept[i:i+len("text/html")], "text/html") {
+			return true
+		}
+	}
+	return false
+}
 
 func (h *RequestHead) reset() {
 	*h = RequestHead{Fields: h.Fields[:0], ConnectionOptions: h.ConnectionOptions[:0], ContentLength: -1}
@@ -290,9 +311,9 @@ func checkTarget(t, method []byte) error {
 		if string(method) == "OPTIONS" {
 			return nil
 		}
-	case hasPrefixFold(t, "http://"):
+	case HasPrefixFold(t, "http://"):
 		return checkAuthority(t[len("http://"):])
-	case hasPrefixFold(t, "https://"):
+	case HasPrefixFold(t, "https://"):
 		return checkAuthority(t[len("https://"):])
 	}
 	return ErrTarget
@@ -436,13 +457,13 @@ func (h *RequestHead) interpret() error {
 			h.Host = f.Value
 		case kindConnection:
 			var bad bool
-			forEachToken(f.Value, func(tok []byte) {
+			ForEachToken(f.Value, func(tok []byte) {
 				switch {
-				case equalFold(tok, "close"):
+				case EqualFold(tok, "close"):
 					connClose = true
-				case equalFold(tok, "keep-alive"):
+				case EqualFold(tok, "keep-alive"):
 					connKeepAlive = true
-				case equalFold(tok, "upgrade"):
+				case EqualFold(tok, "upgrade"):
 					connUpgrade = true
 				default:
 					if !isToken(tok) {
@@ -459,7 +480,7 @@ func (h *RequestHead) interpret() error {
 		case kindExpect:
 			// An HTTP/1.0 server MUST ignore 100-continue (RFC 9110
 			// §10.1.1).
-			if equalFold(f.Value, "100-continue") && h.Minor == 1 {
+			if EqualFold(f.Value, "100-continue") && h.Minor == 1 {
 				h.Expect100 = true
 			}
 		}
@@ -509,7 +530,7 @@ type codings struct {
 func (c *codings) add(v []byte) {
 	c.present = true
 	seen := false
-	forEachToken(v, func(tok []byte) {
+	ForEachToken(v, func(tok []byte) {
 		seen = true
 		// A coding may carry parameters; chunked never does.
 		name := tok
@@ -519,7 +540,7 @@ func (c *codings) add(v []byte) {
 		switch {
 		case !isToken(name):
 			c.err = ErrBadEncoding
-		case equalFold(name, "chunked"):
+		case EqualFold(name, "chunked"):
 			// A sender MUST NOT apply chunked more than once (§6.1).
 			if c.sawChunked || len(name) != len(tok) {
 				c.err = ErrBadEncoding
@@ -539,8 +560,8 @@ func (c *codings) add(v []byte) {
 // knownCoding reports whether name is a registered transfer coding other
 // than chunked (RFC 9112 §7); the proxy forwards them untouched.
 func knownCoding(name []byte) bool {
-	return equalFold(name, "gzip") || equalFold(name, "x-gzip") || equalFold(name, "deflate") ||
-		equalFold(name, "compress") || equalFold(name, "x-compress") || equalFold(name, "identity")
+	return EqualFold(name, "gzip") || EqualFold(name, "x-gzip") || EqualFold(name, "deflate") ||
+		EqualFold(name, "compress") || EqualFold(name, "x-compress") || EqualFold(name, "identity")
 }
 
 // ResponseHead is a parsed response head; like RequestHead, its slices
@@ -557,8 +578,6 @@ type ResponseHead struct {
 	Upgrade       bool // Upgrade field present (meaningful with 101)
 
 	ConnectionOptions [][]byte
-
-	lengthDelta int64 // added to Content-Length when the head is written (injection)
 }
 
 // Field returns the value of the first field named name, or nil.
@@ -692,13 +711,13 @@ func (h *ResponseHead) interpret() error {
 		case kindTransferEncoding:
 			enc.add(f.Value)
 		case kindConnection:
-			forEachToken(f.Value, func(tok []byte) {
+			ForEachToken(f.Value, func(tok []byte) {
 				switch {
-				case equalFold(tok, "close"):
+				case EqualFold(tok, "close"):
 					connClose = true
-				case equalFold(tok, "keep-alive"):
+				case EqualFold(tok, "keep-alive"):
 					connKeepAlive = true
-				case equalFold(tok, "upgrade"):
+				case EqualFold(tok, "upgrade"):
 				default:
 					h.ConnectionOptions = append(h.ConnectionOptions, tok)
 				}
@@ -786,71 +805,71 @@ const (
 func fieldKind(name []byte) kind {
 	switch len(name) {
 	case 2:
-		if equalFold(name, "te") {
+		if EqualFold(name, "te") {
 			return kindTE
 		}
 	case 4:
-		if equalFold(name, "host") {
+		if EqualFold(name, "host") {
 			return kindHost
 		}
 	case 6:
-		if equalFold(name, "expect") {
+		if EqualFold(name, "expect") {
 			return kindExpect
 		}
 	case 7:
-		if equalFold(name, "upgrade") {
+		if EqualFold(name, "upgrade") {
 			return kindUpgrade
 		}
 	case 9:
-		if equalFold(name, "forwarded") {
+		if EqualFold(name, "forwarded") {
 			return kindForwarded
 		}
 	case 10:
-		if equalFold(name, "connection") {
+		if EqualFold(name, "connection") {
 			return kindConnection
 		}
-		if equalFold(name, "keep-alive") {
+		if EqualFold(name, "keep-alive") {
 			return kindKeepAlive
 		}
 	case 14:
-		if equalFold(name, "content-length") {
+		if EqualFold(name, "content-length") {
 			return kindContentLength
 		}
 	case 15:
-		if equalFold(name, "x-forwarded-for") {
+		if EqualFold(name, "x-forwarded-for") {
 			return kindXForwardedFor
 		}
-		if equalFold(name, "accept-encoding") {
+		if EqualFold(name, "accept-encoding") {
 			return kindAcceptEncoding
 		}
 	case 16:
-		if equalFold(name, "proxy-connection") {
+		if EqualFold(name, "proxy-connection") {
 			return kindProxyConnection
 		}
-		if equalFold(name, "x-forwarded-host") {
+		if EqualFold(name, "x-forwarded-host") {
 			return kindXForwardedHost
 		}
 	case 17:
-		if equalFold(name, "transfer-encoding") {
+		if EqualFold(name, "transfer-encoding") {
 			return kindTransferEncoding
 		}
-		if equalFold(name, "x-forwarded-proto") {
+		if EqualFold(name, "x-forwarded-proto") {
 			return kindXForwardedProto
 		}
-		if equalFold(name, "if-modified-since") {
+		if EqualFold(name, "if-modified-since") {
 			return kindIfModifiedSince
 		}
 	case 23:
-		if equalFold(name, "content-security-policy") {
+		if EqualFold(name, "content-security-policy") {
 			return kindCSP
 		}
 	}
 	return kindOther
 }
 
-// forEachToken calls fn for each non-empty element of a comma-separated
+// ForEachToken calls fn for each non-empty element of a comma-separated
 // list (RFC 9110 §5.6.1), trimmed of optional whitespace.
-func forEachToken(v []byte, fn func([]byte)) {
+func ForEachToken(v []byte, fn func([]byte)) {
 	for len(v) > 0 {
 		k := bytes.IndexByte(v, ',')
 		var el []byte
@@ -867,7 +886,7 @@ func forEachToken(v []byte, fn func([]byte)) {
 
 func lookup(fields []Field, name string) []byte {
 	for _, f := range fields {
-		if equalFold(f.Name, name) {
+		if EqualFold(f.Name, name) {
 			return f.Value
 		}
 	}
@@ -884,8 +903,8 @@ func trimOWS(b []byte) []byte {
 	return b
 }
 
-// equalFold compares b with an ASCII string s, ignoring case.
-func equalFold(b []byte, s string) bool {
+// EqualFold compares b with an ASCII string s, ignoring case.
+func EqualFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
@@ -897,7 +916,8 @@ func equalFold(b []byte, s string) bool {
 	return true
 }
 
-func equalFoldBytes(a, b []byte) bool {
+// EqualFoldBytes compares two ASCII byte strings, ignoring case.
+func EqualFoldBytes(a, b []byte) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -909,8 +929,10 @@ func equalFoldBytes(a, b []byte) bool {
 	return true
 }
 
-func hasPrefixFold(b []byte, prefix string) bool {
-	return len(b) >= len(prefix) && equalFold(b[:len(prefix)], prefix)
+// HasPrefixFold reports whether b starts with the ASCII string prefix,
+// ignoring case.
+func HasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && EqualFold(b[:len(prefix)], prefix)
 }
 
 func lower(c byte) byte {

@@ -7,10 +7,8 @@
 
   var KEY = 'reloadproxy.generation';
   var url = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/.reloadproxy/ws';
-  var delay = 100; // reconnect backoff, doubling to 3 s
   var generation = null; // the last generation this page saw
   var badge = null;
-  var sock = null, timer = null;
 
   // The generation survives the reload it causes (sessionStorage is per tab),
   // so a page loaded just before a restart whose reload it missed notices the
@@ -28,46 +26,24 @@
     location.reload();
   }
 
-  function connect() {
-    if (timer) { clearTimeout(timer); timer = null; }
-    if (sock) return;
-    var ws;
-    try { ws = new WebSocket(url); } catch (e) { retry(); return; }
-    sock = ws;
-    ws.onmessage = function (ev) {
-      var m;
-      try { m = JSON.parse(ev.data); } catch (e) { return; }
-      if (!m) return;
-      switch (m.type) {
-        case 'hello':
-          delay = 100;
-          var last = generation !== null ? generation : stored();
-          if (last !== null && last !== String(m.generation)) reload(m.generation);
-          else store(m.generation);
-          break;
-        case 'reload':
-          reload(m.generation);
-          break;
-        case 'restarting':
-          showBadge();
-          break;
-        case 'css':
-          reloadCSS(String(m.path || ''));
-          break;
-      }
-    };
-    ws.onclose = function () {
-      ws.onmessage = ws.onclose = null;
-      if (sock === ws) sock = null;
-      retry();
-    };
-    ws.onerror = function () { /* onclose follows */ };
-  }
-
-  function retry() {
-    if (timer) return;
-    timer = setTimeout(connect, delay);
-    delay = Math.min(delay * 2, 3000);
+  function onMessage(m) {
+    switch (m.type) {
+      case 'hello':
+        conn.connected();
+        var last = generation !== null ? generation : stored();
+        if (last !== null && last !== String(m.generation)) reload(m.generation);
+        else store(m.generation);
+        break;
+      case 'reload':
+        reload(m.generation);
+        break;
+      case 'restarting':
+        showBadge();
+        break;
+      case 'css':
+        reloadCSS(String(m.path || ''));
+        break;
+    }
   }
 
   function showBadge() {
@@ -93,11 +69,7 @@
     (document.body || document.documentElement).appendChild(badge);
   }
 
-  /* stylesheets.js */
+  /* common.js */
 
-  // A page restored from the back/forward cache has a dead socket and may be
-  // stale; reconnecting checks the generation.
-  window.addEventListener('pageshow', function (ev) { if (ev.persisted) { delay = 100; connect(); } });
-
-  connect();
+  var conn = keepConnected(url, { message: onMessage });
 })();

@@ -1,18 +1,14 @@
 package ws
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,7 +44,6 @@ func checkGoroutines(t *testing.T) {
 func testConfig() config {
 	c := defaultConfig()
 	c.closeTimeout = 500 * time.Millisecond
-	c.headTimeout = 2 * time.Second
 	c.writeTimeout = 2 * time.Second
 	return c
 }
@@ -59,13 +54,16 @@ type testServer struct {
 	addr string
 }
 
-// startServer starts a Hub with cfg and a listener handing each connection
-// to handle (nil: hub.ServeConn(conn, nil)). Everything stops at cleanup.
+// startServer starts a Hub with cfg and a listener that does the server's
+// side of each WebSocket handshake (the proxy's job in reloadproxy; here
+// gobwas/ws's Upgrader, an independent implementation) and hands the
+// upgraded connection to handle (nil: serve, which picks the protocol by
+// path). Everything stops at cleanup.
 func startServer(t *testing.T, cfg config, handle func(h *Hub, conn net.Conn)) *testServer {
 	t.Helper()
 	h := newHub(cfg)
 	if handle == nil {
-		handle = func(h *Hub, conn net.Conn) { h.ServeConn(conn, nil) }
+		handle = serve
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -83,6 +81,17 @@ func startServer(t *testing.T, cfg config, handle func(h *Hub, conn net.Conn)) *
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				var path string
+				u := ws.Upgrader{OnRequest: func(uri []byte) error { path = string(uri); return nil }}
+				if _, err := u.Upgrade(c); err != nil {
+					c.Close()
+					return
+				}
+				c.(*net.TCPConn).SetReadDeadline(time.Time{})
+				if path == liveReloadPath {
+					h.ServeLiveReload(c, nil)
+					return
+				}
 				handle(h, c)
 			}()
 		}
@@ -96,6 +105,12 @@ func startServer(t *testing.T, cfg config, handle func(h *Hub, conn net.Conn)) *
 	})
 	return &testServer{hub: h, addr: ln.Addr().String()}
 }
+
+// liveReloadPath is where the test server runs LiveReload sessions.
+const liveReloadPath = LiveReloadSocketPath
+
+// serve runs a reload-channel session.
+func serve(h *Hub, conn net.Conn) { h.ServeConn(conn, nil) }
 
 // client is a test WebSocket client speaking raw frames.
 type client struct {
@@ -260,81 +275,6 @@ func (c *client) expectPong(payload string) {
 			c.t.Fatalf("want pong, got close %q", f.payload)
 		}
 	}
-}
-
-// httpResponse is a parsed response read until the server closed.
-type httpResponse struct {
-	status int
-	header map[string]string
-	body   string
-}
-
-// roundTrip sends raw on a fresh connection and reads the response until
-// the server closes the connection (or, for a 101, until the head ends).
-func roundTrip(t *testing.T, addr, raw string) httpResponse {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(conn, raw); err != nil {
-		t.Fatal(err)
-	}
-	return readResponse(t, bufio.NewReader(conn))
-}
-
-func readResponse(t *testing.T, br *bufio.Reader) httpResponse {
-	t.Helper()
-	var resp httpResponse
-	line, err := br.ReadString('\n')
-	if err != nil {
-		t.Fatalf("status line: %v", err)
-	}
-	if _, err := fmt.Sscanf(line, "HTTP/1.1 %d", &resp.status); err != nil {
-		t.Fatalf("status line %q: %v", line, err)
-	}
-	resp.header = map[string]string{}
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("header: %v", err)
-		}
-		line = strings.TrimRight(line, "\r\n")
-		if line == "" {
-			break
-		}
-		k, v, _ := strings.Cut(line, ":")
-		resp.header[strings.ToLower(k)] = strings.TrimSpace(v)
-	}
-	if resp.status == 101 {
-		return resp
-	}
-	body, err := io.ReadAll(br)
-	if err != nil {
-		t.Fatalf("body: %v", err)
-	}
-	resp.body = string(body)
-	return resp
-}
-
-// acceptKey is Sec-WebSocket-Accept for key (RFC 6455 §4.2.2).
-func acceptKey(key string) string {
-	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	return base64.StdEncoding.EncodeToString(sum[:])
-}
-
-const testKey = "dGhlIHNhbXBsZSBub25jZQ=="
-
-// upgradeRequest is a valid handshake for path.
-func upgradeRequest(path string) string {
-	return "GET " + path + " HTTP/1.1\r\n" +
-		"Host: localhost\r\n" +
-		"Upgrade: websocket\r\n" +
-		"Connection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: " + testKey + "\r\n" +
-		"Sec-WebSocket-Version: 13\r\n\r\n"
 }
 
 // waitFor polls cond for up to 5 s.

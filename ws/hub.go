@@ -3,17 +3,17 @@
 // LiveReload protocol v7 server for the browser extension (DESIGN.md, "Live
 // reload").
 //
-// The proxy parses HTTP itself and hands connections to this package raw:
-// Hub.ServeConn for requests under Prefix on the proxy's port, and
-// Hub.ServeLiveReload for every connection on the LiveReload port. Both
-// answer plain HTTP requests (the scripts, 404s) themselves and run the
-// WebSocket protocol (RFC 6455) on github.com/gobwas/ws.
+// This package does not speak HTTP: the proxy (httpwire/proxy) serves the
+// scripts, checks the WebSocket opening handshake and hands the upgraded
+// connection over, to Hub.ServeConn for the reload socket on the proxy's
+// port and to Hub.ServeLiveReload for the LiveReload port's. The sessions
+// run the WebSocket protocol (RFC 6455) on github.com/gobwas/ws.
 //
 // Messages are JSON text frames sent by the server only:
 //
 //	{"type":"hello","generation":7}       on connect
 //	{"type":"reload","generation":8}      Hub.Reload
-//	{"type":"restarting","generation":8}  Hub.Restarting
+//	{"type":"restarting"}                 Hub.Restarting
 //	{"type":"css","path":"static/app.css"} Hub.ReloadCSS
 //
 // A tab remembers the last generation it saw; when it reconnects and hello
@@ -22,6 +22,8 @@
 package ws
 
 import (
+	"bytes"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -29,8 +31,8 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// Prefix is the path under which everything this package serves on the
-// proxy's port lives; the proxy hands requests under it to Hub.ServeConn.
+// Prefix is the path under which the reload client's endpoints live on the
+// proxy's port.
 const Prefix = "/.reloadproxy/"
 
 // ScriptPath is where the browser client (ClientScript) is served.
@@ -50,9 +52,6 @@ const (
 	// DefaultCloseTimeout bounds the wait for the peer's close frame after
 	// ours (RFC 6455 §7.1.1), and the draining of a failed connection.
 	DefaultCloseTimeout = time.Second
-	// DefaultHeadTimeout bounds the time to receive the rest of a request
-	// head that is not all in pending.
-	DefaultHeadTimeout = 10 * time.Second
 )
 
 const (
@@ -63,8 +62,6 @@ const (
 	// may send; bigger ones are closed with 1009. Our clients send at most
 	// a LiveReload hello.
 	maxMessage = 4 << 10
-	// maxHead bounds a request head, as httpwire does (431 beyond).
-	maxHead = 64 << 10
 )
 
 // config holds a Hub's timings; tests shorten them.
@@ -73,7 +70,6 @@ type config struct {
 	readTimeout  time.Duration // no frame from a tab for this long drops it
 	writeTimeout time.Duration
 	closeTimeout time.Duration
-	headTimeout  time.Duration
 	queueLen     int
 }
 
@@ -83,7 +79,6 @@ func defaultConfig() config {
 		readTimeout:  2*DefaultPingInterval + 5*time.Second,
 		writeTimeout: DefaultWriteTimeout,
 		closeTimeout: DefaultCloseTimeout,
-		headTimeout:  DefaultHeadTimeout,
 		queueLen:     queueLen,
 	}
 }
@@ -104,7 +99,8 @@ type Hub struct {
 	generation uint64
 	hello      []byte // compiled hello frame for generation
 	tabs       map[*tab]struct{}
-	handshakes map[net.Conn]struct{} // connections not upgraded yet
+	enc        frameBuf  // builds broadcast frames; guarded by mu
+	payloads   [2][]byte // scratch for their payloads; guarded by mu
 
 	wg       sync.WaitGroup // sessions, writers, the ping loop
 	stopPing chan struct{}
@@ -116,12 +112,11 @@ func NewHub() *Hub { return newHub(defaultConfig()) }
 
 func newHub(cfg config) *Hub {
 	h := &Hub{
-		cfg:        cfg,
-		tabs:       make(map[*tab]struct{}),
-		handshakes: make(map[net.Conn]struct{}),
-		stopPing:   make(chan struct{}),
+		cfg:      cfg,
+		tabs:     make(map[*tab]struct{}),
+		stopPing: make(chan struct{}),
 	}
-	h.hello = appendGenerationFrame(nil, "hello", 0)
+	h.hello = ws.MustCompileFrame(ws.NewTextFrame(appendGenerationMessage(nil, "hello", 0)))
 	h.wg.Add(1)
 	go h.pingLoop()
 	return h
@@ -132,6 +127,57 @@ func (h *Hub) Generation() uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.generation
+}
+
+// ServeConn runs the reload channel's WebSocket session of one tab on conn,
+// which the proxy has upgraded (the 101 is written); buffered holds bytes
+// the client sent after the handshake (early frames), which ServeConn reads
+// first and does not retain. It sends hello with the current generation,
+// then broadcasts, answers pings and the close handshake, and drops a tab
+// that stops answering. It blocks until the session ends and always
+// closes conn.
+func (h *Hub) ServeConn(conn net.Conn, buffered []byte) {
+	h.serve(conn, buffered, kindReload)
+}
+
+// ServeLiveReload runs a LiveReload protocol v7 session
+// (http://livereload.com/protocols/official-7) on conn, upgraded by the
+// proxy on the LiveReload port's /livereload; buffered is as for ServeConn.
+// The client must send hello offering official-7 first; the server answers
+// hello and from then on sends {"command":"reload"} with liveCSS for Reload
+// (path "/") and ReloadCSS (the stylesheet's path).
+func (h *Hub) ServeLiveReload(conn net.Conn, buffered []byte) {
+	h.serve(conn, buffered, kindLiveReload)
+}
+
+func (h *Hub) serve(conn net.Conn, buffered []byte, kind tabKind) {
+	t := newTab(conn, kind, &h.cfg)
+	hello, ok := h.addTab(t)
+	if !ok {
+		t.sendClose(ws.StatusGoingAway)
+		conn.Close()
+		return
+	}
+	// Hello goes out before the writer starts, so before any broadcast
+	// queued since addTab.
+	if hello != nil {
+		if err := t.write(hello); err != nil {
+			t.kill()
+		}
+	}
+	go t.writeLoop(&h.wg)
+
+	var r io.Reader = conn
+	if len(buffered) > 0 {
+		r = io.MultiReader(bytes.NewReader(buffered), conn)
+	}
+	h.readLoop(t, r)
+
+	h.removeTab(t)
+	t.stop(0)
+	<-t.writerDone
+	conn.Close()
+	h.wg.Done()
 }
 
 // Tabs returns the number of open WebSocket sessions: reload-channel tabs
@@ -148,14 +194,19 @@ func (h *Hub) Tabs() int {
 // should differ from the previous one so that tabs that were away notice.
 // LiveReload clients get a full-page reload.
 func (h *Hub) Reload(generation uint64) {
-	// One allocation holds both frames: the broadcast and the new hello.
-	buf := make([]byte, 0, 2*(maxFrameHeader+len(`{"type":"reload","generation":}`)+20))
-	buf = appendGenerationFrame(buf, "reload", generation)
-	n := len(buf)
-	buf = appendGenerationFrame(buf, "hello", generation)
-
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// One allocation holds both frames: the broadcast and the new hello.
+	reload := appendGenerationMessage(h.payloads[0][:0], "reload", generation)
+	hello := appendGenerationMessage(h.payloads[1][:0], "hello", generation)
+	h.payloads = [2][]byte{reload, hello}
+	n := len(reload)
+	h.enc.b = make([]byte, 0, 2*ws.MaxHeaderSize+n+len(hello))
+	h.enc.frame(ws.OpText, reload)
+	n = len(h.enc.b)
+	h.enc.frame(ws.OpText, hello)
+	buf := h.enc.b
+	h.enc.b = nil
 	h.generation = generation
 	h.hello = buf[n:len(buf):len(buf)]
 	h.broadcastLocked(buf[:n:n], liveReloadFull)
@@ -167,28 +218,31 @@ func (h *Hub) Reload(generation uint64) {
 // refresh all their stylesheets. LiveReload clients get a reload with
 // liveCSS.
 func (h *Hub) ReloadCSS(path string) {
-	j := jsonStringLen(path)
-	buf := make([]byte, 0, 2*maxFrameHeader+len(`{"type":"css","path":}`)+
-		len(`{"command":"reload","path":,"liveCSS":true}`)+2*j)
-	buf = appendCSSFrame(buf, path)
-	n := len(buf)
-	buf = appendLiveReloadFrame(buf, path)
-
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	css := appendCSSMessage(h.payloads[0][:0], path)
+	live := appendLiveReloadMessage(h.payloads[1][:0], path)
+	h.payloads = [2][]byte{css, live}
+	h.enc.b = make([]byte, 0, 2*ws.MaxHeaderSize+len(css)+len(live))
+	h.enc.frame(ws.OpText, css)
+	n := len(h.enc.b)
+	h.enc.frame(ws.OpText, live)
+	buf := h.enc.b
+	h.enc.b = nil
 	h.broadcastLocked(buf[:n:n], buf[n:len(buf):len(buf)])
 }
 
-// Restarting tells every tab that the backend is restarting towards
-// generation; tabs show a small indicator until the next Reload. It does
-// not change Generation (tabs connecting meanwhile get the old one in hello
-// and reload on the next Reload). LiveReload has no such message.
-func (h *Hub) Restarting(generation uint64) {
-	frame := appendGenerationFrame(nil, "restarting", generation)
+// Restarting tells every tab that the backend is restarting; tabs show a
+// small indicator until the next Reload. It does not change Generation
+// (tabs connecting meanwhile get the old one in hello and reload on the
+// next Reload). LiveReload has no such message.
+func (h *Hub) Restarting() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.broadcastLocked(frame, nil)
+	h.broadcastLocked(restartingFrame, nil)
 }
+
+var restartingFrame = ws.MustCompileFrame(ws.NewTextFrame([]byte(`{"type":"restarting"}`)))
 
 // broadcastLocked queues frame to every reload-channel tab and live to every
 // LiveReload client past its hello (nil: none). h.mu must be held, so that
@@ -228,11 +282,12 @@ func (h *Hub) pingLoop() {
 	}
 }
 
-// Close closes every tab with status 1001 (going away), aborts handshakes in
-// progress, and waits until every session and goroutine of the Hub has
-// ended: tabs that do not answer the close within DefaultCloseTimeout, or
-// cannot even be written to, are dropped after twice that. ServeConn and ServeLiveReload called after Close answer 503.
-// Close is idempotent and always returns nil.
+// Close closes every tab with status 1001 (going away) and waits until
+// every session and goroutine of the Hub has ended: tabs that do not answer
+// the close within DefaultCloseTimeout, or cannot even be written to, are
+// dropped after twice that. A connection given to ServeConn or
+// ServeLiveReload after Close gets a 1001 close frame at once. Close is
+// idempotent and always returns nil.
 func (h *Hub) Close() error {
 	h.mu.Lock()
 	if !h.closed {
@@ -240,9 +295,6 @@ func (h *Hub) Close() error {
 		close(h.stopPing)
 		for t := range h.tabs {
 			t.stop(ws.StatusGoingAway)
-		}
-		for c := range h.handshakes {
-			c.Close()
 		}
 	}
 	h.mu.Unlock()
@@ -267,41 +319,18 @@ func (h *Hub) Close() error {
 	return nil
 }
 
-// beginHandshake registers conn as being handshaken, so that Close can
-// abort it. It reports false if the Hub is closed.
-func (h *Hub) beginHandshake(conn net.Conn) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return false
-	}
-	h.handshakes[conn] = struct{}{}
-	h.wg.Add(1)
-	return true
-}
-
-// endHandshake undoes beginHandshake for a connection that does not become
-// a tab.
-func (h *Hub) endHandshake(conn net.Conn) {
-	h.mu.Lock()
-	delete(h.handshakes, conn)
-	h.mu.Unlock()
-	h.wg.Done()
-}
-
-// addTab turns a handshaken connection into a tab that broadcasts reach,
-// and returns the hello frame to send it first (nil for LiveReload). The
-// caller must then start t.writeLoop, which addTab counted in h.wg. It
-// reports false if the Hub was closed meanwhile (the session must end).
+// addTab makes t a tab that broadcasts reach, and returns the hello frame
+// to send it first (nil for LiveReload). It counts t's session and writer
+// in h.wg; the caller must then start t.writeLoop. It reports false if the
+// Hub is closed (the session must not start).
 func (h *Hub) addTab(t *tab) (hello []byte, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.handshakes, t.conn)
 	if h.closed {
 		return nil, false
 	}
 	h.tabs[t] = struct{}{}
-	h.wg.Add(1)
+	h.wg.Add(2)
 	if t.kind == kindReload {
 		hello = h.hello
 	}

@@ -26,47 +26,22 @@
   }
 
   var url = origin() + '/livereload';
-  var delay = 100, sock = null, timer = null;
 
-  function connect() {
-    if (timer) { clearTimeout(timer); timer = null; }
-    if (sock) return;
-    var ws;
-    try { ws = new WebSocket(url); } catch (e) { retry(); return; }
-    sock = ws;
-    ws.onopen = function () {
-      ws.send(JSON.stringify({ command: 'hello', protocols: [PROTOCOL] }));
-    };
-    ws.onmessage = function (ev) {
-      var m;
-      try { m = JSON.parse(ev.data); } catch (e) { return; }
-      if (!m) return;
-      if (m.command === 'hello') {
-        delay = 100;
-        ws.send(JSON.stringify({ command: 'info', url: location.href, plugins: {} }));
-      } else if (m.command === 'reload') {
-        var path = String(m.path || '');
-        if (m.liveCSS !== false && /\.css$/i.test(path.split('?')[0])) reloadCSS(path);
-        else location.reload();
-      }
-    };
-    ws.onclose = function () {
-      ws.onmessage = ws.onclose = null;
-      if (sock === ws) sock = null;
-      retry();
-    };
-    ws.onerror = function () { /* onclose follows */ };
+  function onMessage(m, ws) {
+    if (m.command === 'hello') {
+      conn.connected();
+      ws.send(JSON.stringify({ command: 'info', url: location.href, plugins: {} }));
+    } else if (m.command === 'reload') {
+      var path = String(m.path || '');
+      if (m.liveCSS !== false && /\.css$/i.test(path.split('?')[0])) reloadCSS(path);
+      else location.reload();
+    }
   }
 
-  function retry() {
-    if (timer) return;
-    timer = setTimeout(connect, delay);
-    delay = Math.min(delay * 2, 3000);
-  }
+  /* common.js */
 
-  /* stylesheets.js */
-
-  window.addEventListener('pageshow', function (ev) { if (ev.persisted) { delay = 100; connect(); } });
-
-  connect();
+  var conn = keepConnected(url, {
+    open: function (ws) { ws.send(JSON.stringify({ command: 'hello', protocols: [PROTOCOL] })); },
+    message: onMessage
+  });
 })();

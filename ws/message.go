@@ -7,10 +7,6 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// maxFrameHeader is the largest header of a frame the server sends: no mask,
-// 64-bit length (RFC 6455 §5.2).
-const maxFrameHeader = 10
-
 // LiveReload protocol v7 messages that never change
 // (http://livereload.com/protocols/official-7).
 const liveReloadProtocol = "http://livereload.com/protocols/official-7"
@@ -24,70 +20,49 @@ var (
 		`{"command":"reload","path":"/","liveCSS":true}`)))
 )
 
-var zeroHeader [maxFrameHeader]byte
-
-// beginFrame reserves room for a frame header at the end of dst; the payload
-// is appended after it and endFrame writes the header.
-func beginFrame(dst []byte) (buf []byte, start int) {
-	return append(dst, zeroHeader[:]...), len(dst)
+// frameBuf builds WebSocket frames in b: the header with gobwas/ws's
+// WriteHeaderBuffer (frameBuf is the io.Writer it writes to), then the
+// payload. Keeping one per owner (the Hub, a tab) lets frames be built
+// without allocating beyond b itself.
+type frameBuf struct {
+	b   []byte
+	hdr [ws.MaxHeaderSize]byte
 }
 
-// endFrame writes the header of the final, unmasked frame of opcode op whose
-// payload follows the room beginFrame reserved at start, and moves the
-// payload right after the header.
-func endFrame(buf []byte, start int, op ws.OpCode) []byte {
-	payload := buf[start+maxFrameHeader:]
-	n := len(payload)
-	h := buf[start:]
-	h[0] = 0x80 | byte(op) // FIN
-	var hs int
-	switch {
-	case n < 126:
-		h[1] = byte(n)
-		hs = 2
-	case n <= 0xffff:
-		h[1] = 126
-		h[2], h[3] = byte(n>>8), byte(n)
-		hs = 4
-	default:
-		h[1] = 127
-		for i := range 8 {
-			h[2+i] = byte(uint64(n) >> (56 - 8*i))
-		}
-		hs = 10
-	}
-	copy(buf[start+hs:], payload)
-	return buf[:start+hs+n]
+// Write appends p to b; it never fails.
+func (f *frameBuf) Write(p []byte) (int, error) {
+	f.b = append(f.b, p...)
+	return len(p), nil
 }
 
-// appendGenerationFrame appends the text frame {"type":typ,"generation":gen}.
-func appendGenerationFrame(dst []byte, typ string, gen uint64) []byte {
-	buf, start := beginFrame(dst)
-	buf = append(buf, `{"type":"`...)
-	buf = append(buf, typ...)
-	buf = append(buf, `","generation":`...)
-	buf = strconv.AppendUint(buf, gen, 10)
-	buf = append(buf, '}')
-	return endFrame(buf, start, ws.OpText)
+// frame appends a final, unmasked frame of op carrying payload.
+func (f *frameBuf) frame(op ws.OpCode, payload []byte) {
+	ws.WriteHeaderBuffer(f, ws.Header{Fin: true, OpCode: op, Length: int64(len(payload))}, f.hdr[:])
+	f.b = append(f.b, payload...)
 }
 
-// appendCSSFrame appends the text frame {"type":"css","path":path}.
-func appendCSSFrame(dst []byte, path string) []byte {
-	buf, start := beginFrame(dst)
-	buf = append(buf, `{"type":"css","path":`...)
-	buf = appendJSONString(buf, path)
-	buf = append(buf, '}')
-	return endFrame(buf, start, ws.OpText)
+// appendGenerationMessage appends {"type":typ,"generation":gen}.
+func appendGenerationMessage(dst []byte, typ string, gen uint64) []byte {
+	dst = append(dst, `{"type":"`...)
+	dst = append(dst, typ...)
+	dst = append(dst, `","generation":`...)
+	dst = strconv.AppendUint(dst, gen, 10)
+	return append(dst, '}')
 }
 
-// appendLiveReloadFrame appends the LiveReload v7 message that reloads path
-// with liveCSS, so stylesheets are swapped in place.
-func appendLiveReloadFrame(dst []byte, path string) []byte {
-	buf, start := beginFrame(dst)
-	buf = append(buf, `{"command":"reload","path":`...)
-	buf = appendJSONString(buf, path)
-	buf = append(buf, `,"liveCSS":true}`...)
-	return endFrame(buf, start, ws.OpText)
+// appendCSSMessage appends {"type":"css","path":path}.
+func appendCSSMessage(dst []byte, path string) []byte {
+	dst = append(dst, `{"type":"css","path":`...)
+	dst = appendJSONString(dst, path)
+	return append(dst, '}')
+}
+
+// appendLiveReloadMessage appends the LiveReload v7 message that reloads
+// path with liveCSS, so stylesheets are swapped in place.
+func appendLiveReloadMessage(dst []byte, path string) []byte {
+	dst = append(dst, `{"command":"reload","path":`...)
+	dst = appendJSONString(dst, path)
+	return append(dst, `,"liveCSS":true}`...)
 }
 
 const hexDigits = "0123456789abcdef"
@@ -119,32 +94,4 @@ func appendJSONString(dst []byte, s string) []byte {
 		i += size
 	}
 	return append(dst, '"')
-}
-
-// jsonStringLen returns len(appendJSONString(nil, s)).
-func jsonStringLen(s string) int {
-	n := 2
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				n += 2
-			case c < 0x20:
-				n += 6
-			default:
-				n++
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			n += 6
-		} else {
-			n += size
-		}
-		i += size
-	}
-	return n
 }

@@ -6,27 +6,35 @@ import (
 )
 
 // The browser clients, embedded so that the binary needs nothing else. Both
-// swap stylesheets with the same code, kept once in stylesheets.js.
+// keep their socket open and swap stylesheets with the same code, kept
+// once in common.js.
 var (
 	//go:embed client.js
 	clientSource []byte
 	//go:embed livereload.js
 	liveReloadSource []byte
-	//go:embed stylesheets.js
-	stylesheetsSource []byte
+	//go:embed common.js
+	commonSource []byte
 
-	clientScript     = withStylesheets(clientSource)
-	liveReloadScript = withStylesheets(liveReloadSource)
+	clientScript     = withCommon(clientSource)
+	liveReloadScript = withCommon(liveReloadSource)
 )
 
-// withStylesheets puts stylesheets.js in place of its marker line.
-func withStylesheets(src []byte) []byte {
-	const marker = "  /* stylesheets.js */\n"
+// withCommon puts common.js in place of its marker line.
+func withCommon(src []byte) []byte {
+	const marker = "  /* common.js */\n"
 	if bytes.Count(src, []byte(marker)) != 1 {
-		panic("ws: a browser script lacks its stylesheets.js marker")
+		panic("ws: a browser script lacks its common.js marker")
 	}
-	return bytes.Replace(src, []byte(marker), stylesheetsSource, 1)
+	return bytes.Replace(src, []byte(marker), commonSource, 1)
 }
+
+// The LiveReload port's endpoints (protocol v7): the script pages include
+// themselves, and the WebSocket it connects to.
+const (
+	LiveReloadScriptPath = "/livereload.js"
+	LiveReloadSocketPath = "/livereload"
+)
 
 // scriptTag is what the proxy injects into HTML pages.
 const scriptTag = `<script src="` + ScriptPath + `" async></script>`
@@ -46,7 +54,7 @@ func ScriptTag() []byte { return scriptTagBytes }
 var scriptTagBytes = []byte(scriptTag)
 
 // LiveReloadScript returns the small LiveReload v7 client served on
-// /livereload.js of the LiveReload port, for pages that include it
+// LiveReloadScriptPath of the LiveReload port, for pages that include it
 // themselves: it connects to /livereload on the host and port it was loaded
 // from and behaves as ClientScript does for reload and CSS messages. The
 // caller must not modify the result.

@@ -58,11 +58,11 @@ func TestScriptsBehaviour(t *testing.T) {
 		}
 		t.Skip("node not installed")
 	}
-	// The harness runs the scripts as served, stylesheets.js included.
+	// The harness runs the scripts as served, common.js included.
 	dir := t.TempDir()
 	for file, src := range map[string][]byte{"client.js": ClientScript(), "livereload.js": LiveReloadScript()} {
-		if bytes.Contains(src, []byte("/* stylesheets.js */")) || !bytes.Contains(src, []byte("function reloadCSS(")) {
-			t.Fatalf("%s is not assembled with stylesheets.js", file)
+		if bytes.Contains(src, []byte("/* common.js */")) || !bytes.Contains(src, []byte("function reloadCSS(")) || !bytes.Contains(src, []byte("function keepConnected(")) {
+			t.Fatalf("%s is not assembled with common.js", file)
 		}
 		path := filepath.Join(dir, file)
 		if err := os.WriteFile(path, src, 0o644); err != nil {

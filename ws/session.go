@@ -45,7 +45,7 @@ type tab struct {
 	dmu     sync.Mutex // serializes read-deadline updates
 	closeBy time.Time  // guarded by dmu; set when our close frame is out
 
-	pong [2 + ws.MaxControlFramePayloadSize]byte // session goroutine only
+	pong frameBuf // session goroutine only
 }
 
 func newTab(conn net.Conn, kind tabKind, cfg *config) *tab {
@@ -138,7 +138,8 @@ func (t *tab) sendClose(code ws.StatusCode) {
 	t.dmu.Unlock()
 }
 
-// closeFrame returns a close frame carrying code and no reason.
+// closeFrame returns a close frame carrying code and no reason (0: no
+// status code).
 func closeFrame(code ws.StatusCode) []byte {
 	switch code {
 	case 0:
@@ -154,7 +155,8 @@ func closeFrame(code ws.StatusCode) []byte {
 	case ws.StatusMessageTooBig:
 		return ws.CompiledCloseMessageTooBig
 	}
-	return []byte{0x80 | byte(ws.OpClose), 2, byte(code >> 8), byte(code)}
+	// An echo of a peer's code (§5.5.1): rare, so compiled when needed.
+	return ws.MustCompileFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, "")))
 }
 
 // armRead sets the read deadline for the next frame: the idle timeout, or
@@ -273,10 +275,9 @@ func (h *Hub) readLoop(t *tab, r io.Reader) {
 
 // sendPong answers a ping with its payload (RFC 6455 §5.5.3).
 func (t *tab) sendPong(payload []byte) {
-	t.pong[0] = 0x80 | byte(ws.OpPong)
-	t.pong[1] = byte(len(payload))
-	n := 2 + copy(t.pong[2:], payload)
-	t.write(t.pong[:n])
+	t.pong.b = t.pong.b[:0]
+	t.pong.frame(ws.OpPong, payload)
+	t.write(t.pong.b)
 }
 
 // closeReceived answers the peer's close frame with payload p: an echo of

@@ -63,5 +63,4 @@ func (l *logger) Info(msg string) {
 func (l *logger) Warn(msg string)  { l.line(colorYellow, "warning", msg) }
 func (l *logger) Error(msg string) { l.line(colorRed, "error", msg) }
 
-func (l *logger) Infof(format string, args ...any) { l.Info(fmt.Sprintf(format, args...)) }
 func (l *logger) Warnf(format string, args ...any) { l.Warn(fmt.Sprintf(format, args...)) }

@@ -14,11 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"reloadproxy/httpwire"
+	"reloadproxy/httpwire/proxy"
+	"reloadproxy/httpwire/static"
 	"reloadproxy/inotify"
 	"reloadproxy/supervisor"
 	"reloadproxy/ws"
@@ -53,83 +53,35 @@ func run(args []string, stdout io.Writer, stderr *os.File) int {
 	return 0
 }
 
-// app is one running reloadproxy: the listeners, the proxy server, the
-// reload hub, the supervisor (not in static mode) and the watcher.
+// app is one running reloadproxy: the listeners, the proxy servers, the
+// reload hub, the supervisor and the watcher.
 type app struct {
 	o   *Options
 	log *logger
 
-	srv       *httpwire.Server
-	hub       *ws.Hub
-	sup       *supervisor.Supervisor
-	listeners []net.Listener
-
-	// generation numbers the reloads sent to browsers. It starts at the
-	// time the proxy started, so that tabs left open across a restart of
-	// reloadproxy itself reload too, and stays far below 2^53 (JavaScript).
-	generation atomic.Uint64
-	reloads    *debouncer // static mode: coalesces a burst of changes
+	srv          *proxy.Server // the LISTEN port
+	liveReload   *proxy.Server // the LiveReload port, when on
+	liveReloadLn net.Listener
+	hub          *ws.Hub
+	sup          *supervisor.Supervisor
+	listeners    []net.Listener
 }
 
 func serve(o *Options, log *logger) error {
 	a := &app{o: o, log: log, hub: ws.NewHub()}
-	a.generation.Store(uint64(time.Now().UnixMilli()))
 	defer a.hub.Close()
-
-	a.srv = &httpwire.Server{
-		LocalPrefix:     ws.Prefix,
-		LocalFiles:      map[string]httpwire.LocalFile{ws.ScriptPath: {ContentType: "text/javascript; charset=utf-8", Body: ws.ClientScript()}},
-		LocalUpgrade:    a.hub.ServeConn,
-		ResponseTimeout: o.ResponseTimeout,
-		Logf:            func(format string, args ...any) { log.Warnf(format, args...) },
-	}
-	if !o.NoInject {
-		a.srv.Inject = ws.ScriptTag()
-		a.srv.ScriptPath, a.srv.SocketPath = ws.ScriptPath, ws.SocketPath
-	}
-
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var supDone chan error
-	switch o.Mode {
-	case StaticMode:
-		info, err := os.Stat(o.Root)
-		if err != nil || !info.IsDir() {
-			return fmt.Errorf("--root %s: not a directory", o.Root)
-		}
-		a.srv.Files = &httpwire.FileServer{Root: o.Root}
-		a.reloads = newDebouncer(o.Debounce, a.reloadBrowsers)
-	default:
-		debounce := o.Debounce
-		if debounce == 0 {
-			debounce = time.Nanosecond // the supervisor reads zero as "default"
-		}
-		sup, err := supervisor.New(supervisor.Config{
-			Command:      o.Command,
-			Addr:         o.Backend,
-			ReadyPath:    o.ReadyPath,
-			ReadyTimeout: o.ReadyTimeout,
-			StopSignal:   o.StopSignal,
-			StopTimeout:  o.StopTimeout,
-			Debounce:     debounce,
-			IdleStop:     o.IdleStop,
-			Log:          log,
-			// Browsers reload when the new backend is ready, and when it
-			// crashed, to show the 503 page.
-			OnReady: func(uint64) { a.reloadBrowsers() },
-			OnError: func(uint64) { a.reloadBrowsers() },
-			OnLeaveRunning: func() {
-				a.srv.CloseIdle()
-				a.hub.Restarting(a.generation.Load() + 1)
-			},
-		})
-		if err != nil {
+	a.srv = a.newServer()
+	if o.Mode == StaticMode {
+		if err := a.wireStatic(); err != nil {
 			return err
 		}
-		a.sup = sup
-		a.srv.Backend = backendAdapter{sup}
 	}
-
+	if err := a.newSupervisor(); err != nil {
+		return err
+	}
+	if o.Mode != StaticMode {
+		a.srv.Backend = backendAdapter{a.sup}
+	}
 	if err := a.listen(); err != nil {
 		return err
 	}
@@ -147,26 +99,101 @@ func serve(o *Options, log *logger) error {
 		return fmt.Errorf("watching files: %w", err)
 	}
 	defer tree.Close()
+	return a.run()
+}
 
-	if a.sup != nil {
-		supDone = make(chan error, 1)
-		go func() { supDone <- a.sup.Run(ctx) }()
+// newServer returns the server of the LISTEN port, with the reload
+// client's endpoints; the mode's wiring adds where requests go.
+func (a *app) newServer() *proxy.Server {
+	srv := &proxy.Server{
+		LocalPrefix: ws.Prefix,
+		Local: map[string]proxy.Endpoint{
+			ws.ScriptPath: {ContentType: "text/javascript; charset=utf-8", Body: ws.ClientScript()},
+			ws.SocketPath: {WebSocket: a.hub.ServeConn},
+		},
+		ResponseTimeout: a.o.ResponseTimeout,
+		Logf:            func(format string, args ...any) { a.log.Warnf(format, args...) },
 	}
-	var lr net.Listener
-	if o.LiveReloadPort != 0 {
-		lr = a.listenLiveReload()
+	if !a.o.NoInject {
+		srv.Inject = ws.ScriptTag()
+		srv.ScriptPath, srv.SocketPath = ws.ScriptPath, ws.SocketPath
+	}
+	return srv
+}
+
+// wireStatic serves --root from the LISTEN port.
+func (a *app) wireStatic() error {
+	info, err := os.Stat(a.o.Root)
+	if err != nil || !info.IsDir() {
+		return fmt.Errorf("--root %s: not a directory", a.o.Root)
+	}
+	a.srv.Files = &static.FileServer{Root: a.o.Root}
+	return nil
+}
+
+// newSupervisor creates the supervisor of every mode: it runs and restarts
+// --exec's command (proxy mode), waits for the user's server after a
+// change (attach mode), or only numbers the changes (static mode). Its
+// generation is the one browsers see: it starts at the time the proxy
+// started, so that tabs left open across a restart of reloadproxy itself
+// reload too.
+func (a *app) newSupervisor() error {
+	o := a.o
+	sup, err := supervisor.New(supervisor.Config{
+		Command:         o.Command,
+		Addr:            o.Backend,
+		FirstGeneration: uint64(time.Now().UnixMilli()),
+		ReadyPath:       o.ReadyPath,
+		ReadyTimeout:    o.ReadyTimeout,
+		StopSignal:      o.StopSignal,
+		StopTimeout:     o.StopTimeout,
+		Debounce:        o.Debounce,
+		IdleStop:        o.IdleStop,
+		Log:             a.log,
+		// Browsers reload when the new backend is ready (in static mode:
+		// once files are quiet after a change), and when it crashed, to
+		// show the 503 page.
+		OnReady: func(gen uint64, _ supervisor.ReloadReason) { a.hub.Reload(gen) },
+		OnError: a.hub.Reload,
+		OnLeaveRunning: func() {
+			a.srv.CloseIdle()
+			a.hub.Restarting()
+		},
+	})
+	if err != nil {
+		return err
+	}
+	a.sup = sup
+	return nil
+}
+
+// run serves until Ctrl+C, SIGTERM or the supervisor's end, then stops
+// everything in order: listeners, backend, connections.
+func (a *app) run() error {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	supDone := make(chan error, 1)
+	go func() { supDone <- a.sup.Run(ctx) }()
+	if a.o.LiveReloadPort != 0 {
+		a.listenLiveReload()
 	}
 	a.announce()
 
 	var wg sync.WaitGroup
-	for _, ln := range a.listeners {
+	serveOn := func(srv *proxy.Server, ln net.Listener) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := a.srv.Serve(ln); err != nil && !errors.Is(err, httpwire.ErrServerClosed) {
-				log.Error("accepting connections: " + err.Error())
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, proxy.ErrServerClosed) {
+				a.log.Error("accepting connections: " + err.Error())
 			}
 		}()
+	}
+	for _, ln := range a.listeners {
+		serveOn(a.srv, ln)
+	}
+	if a.liveReload != nil {
+		serveOn(a.liveReload, a.liveReloadLn)
 	}
 
 	// Ctrl+C or SIGTERM: stop accepting, stop the backend, exit. A second
@@ -175,11 +202,11 @@ func serve(o *Options, log *logger) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	select {
 	case sig := <-sigs:
-		log.Info("stopping (" + sig.String() + "); press Ctrl+C again to quit at once")
+		a.log.Info("stopping (" + sig.String() + "); press Ctrl+C again to quit at once")
 	case err := <-supDone:
 		supDone = nil
 		if err != nil {
-			log.Error(err.Error())
+			a.log.Error(err.Error())
 		}
 	}
 	go func() {
@@ -187,14 +214,14 @@ func serve(o *Options, log *logger) error {
 		os.Exit(1)
 	}()
 	a.closeListeners()
-	if lr != nil {
-		lr.Close()
-	}
 	stop()
 	if supDone != nil {
 		<-supDone
 	}
 	a.srv.Close()
+	if a.liveReload != nil {
+		a.liveReload.Close()
+	}
 	wg.Wait()
 	return nil
 }
@@ -207,7 +234,7 @@ func (a *app) changed(c inotify.Change) {
 		if strings.HasSuffix(c.Path, ".css") {
 			a.hub.ReloadCSS(c.Path)
 		} else {
-			a.reloadBrowsers()
+			a.hub.Reload(a.hub.Generation())
 		}
 		return
 	}
@@ -215,16 +242,8 @@ func (a *app) changed(c inotify.Change) {
 	if c.Op&inotify.Overflow != 0 {
 		path = "(too many changes at once: inotify queue overflowed)"
 	}
-	if a.sup != nil {
-		a.sup.Changed(path)
-		return
-	}
-	a.reloads.trigger()
+	a.sup.Changed(path)
 }
-
-// reloadBrowsers tells every tab to reload, under a new generation so that
-// tabs that were disconnected notice when they come back.
-func (a *app) reloadBrowsers() { a.hub.Reload(a.generation.Add(1)) }
 
 // listen opens the LISTEN address. localhost means both loopback addresses,
 // so that a browser resolving localhost to ::1 first still connects.
@@ -262,9 +281,10 @@ func (a *app) closeListeners() {
 	}
 }
 
-// listenLiveReload serves the LiveReload v7 protocol for the browser
-// extension. A busy port is a warning, not a failure.
-func (a *app) listenLiveReload() net.Listener {
+// listenLiveReload opens the LiveReload v7 port for the browser extension:
+// a server of its own whose only endpoints are the LiveReload script and
+// socket. A busy port is a warning, not a failure.
+func (a *app) listenLiveReload() {
 	host, _, _ := net.SplitHostPort(a.o.Listen)
 	if host == "localhost" {
 		host = "127.0.0.1"
@@ -273,18 +293,16 @@ func (a *app) listenLiveReload() net.Listener {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		a.log.Warnf("LiveReload extension support is off: cannot listen on %s (%v); the injected script still reloads pages", addr, errors.Unwrap(err))
-		return nil
+		return
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go a.hub.ServeLiveReload(c, nil)
-		}
-	}()
-	return ln
+	a.liveReloadLn = ln
+	a.liveReload = &proxy.Server{
+		LocalPrefix: "/",
+		Local: map[string]proxy.Endpoint{
+			ws.LiveReloadScriptPath: {ContentType: "text/javascript; charset=utf-8", Body: ws.LiveReloadScript()},
+			ws.LiveReloadSocketPath: {WebSocket: a.hub.ServeLiveReload},
+		},
+	}
 }
 
 func (a *app) announce() {
@@ -307,39 +325,17 @@ func (a *app) publicAddr() string {
 	return net.JoinHostPort(host, port)
 }
 
-// backendAdapter lets httpwire ask the supervisor where to send requests
+// backendAdapter lets the proxy ask the supervisor where to send requests
 // without either package knowing the other (DESIGN.md, "Layout").
 type backendAdapter struct{ s *supervisor.Supervisor }
 
-func (b backendAdapter) Route() httpwire.Route {
+func (b backendAdapter) Route() proxy.Route {
 	r := b.s.Route()
-	route := httpwire.Route{Addr: r.Addr, Generation: r.Generation}
+	route := proxy.Route{Addr: r.Addr, Generation: r.Generation}
 	if f := r.Failure; f != nil {
-		route.Page = &httpwire.ErrorPage{Status: f.Status, Title: f.Title, Detail: f.Detail, Output: f.Output}
+		route.Page = &proxy.ErrorPage{Status: f.Status, Title: f.Title, Detail: f.Detail, Output: f.Output}
 	}
 	return route
 }
 
 func (b backendAdapter) Failed(gen uint64) { b.s.Failed(gen) }
-
-// debouncer calls fn once a burst of triggers has been quiet for d.
-type debouncer struct {
-	mu    sync.Mutex
-	d     time.Duration
-	fn    func()
-	timer *time.Timer
-}
-
-func newDebouncer(d time.Duration, fn func()) *debouncer {
-	return &debouncer{d: d, fn: fn}
-}
-
-func (d *debouncer) trigger() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.timer == nil {
-		d.timer = time.AfterFunc(d.d, d.fn)
-		return
-	}
-	d.timer.Reset(d.d)
-}

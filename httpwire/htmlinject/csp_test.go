@@ -1,9 +1,6 @@
-package httpwire
+package htmlinject
 
 import (
-	"fmt"
-	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -46,29 +43,5 @@ func TestRewritePolicy(t *testing.T) {
 				t.Errorf("\n got %q\nwant %q", got, want)
 			}
 		})
-	}
-}
-
-func TestInjectWithCSPThroughProxy(t *testing.T) {
-	const page = "<html><head></head><body></body></html>"
-	be := startRecordingBackend(t, func(*http.Request, []byte) string {
-		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Security-Policy: script-src 'nonce-page'; connect-src 'self'\r\n"+
-			"Content-Security-Policy: default-src 'self'\r\nContent-Length: %d\r\n\r\n%s", len(page), page)
-	})
-	srv := &Server{Backend: &fixedBackend{addr: be.addr()}, Inject: []byte(testTag),
-		ScriptPath: "/.reloadproxy/client.js", SocketPath: "/.reloadproxy/ws"}
-	addr := startProxy(t, srv)
-	got := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: localhost:8000\r\nSec-Fetch-Dest: document\r\nConnection: close\r\n\r\n")
-	m := regexp.MustCompile(`Content-Security-Policy: script-src 'nonce-page' 'nonce-([A-Za-z0-9_-]{22})'; connect-src 'self'\r\n`).FindStringSubmatch(got)
-	if m == nil {
-		t.Fatalf("first policy not amended with a nonce:\n%s", got)
-	}
-	if !strings.Contains(got, "Content-Security-Policy: default-src 'self'\r\n") {
-		t.Errorf("second policy should be unchanged:\n%s", got)
-	}
-	tag := `<script nonce="` + m[1] + `"` + testTag[len("<script"):]
-	wantBody := "<html><head>" + tag + "</head><body></body></html>"
-	if !strings.HasSuffix(got, "\r\n\r\n"+wantBody) || !strings.Contains(got, fmt.Sprintf("Content-Length: %d\r\n", len(wantBody))) {
-		t.Fatalf("body or length wrong, want body %q:\n%s", wantBody, got)
 	}
 }

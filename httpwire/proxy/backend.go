@@ -1,10 +1,8 @@
-package httpwire
-
-import "time"
+package proxy
 
 // Backend tells the proxy where to send each request. The supervisor
-// implements it; httpwire only consumes it, so the two packages stay
-// independent (DESIGN.md, "Layout").
+// implements it (through an adapter in cmd); this package only consumes
+// it, so the two stay independent (DESIGN.md, "Layout").
 //
 // Implementations must be safe for concurrent use: every client connection
 // calls Route before each request.
@@ -35,7 +33,7 @@ type Route struct {
 }
 
 // ErrorPage describes a page the proxy answers on the backend's behalf.
-// httpwire renders it as HTML for browsers and plain text for other
+// The proxy renders it as HTML for browsers and plain text for other
 // clients, with Cache-Control: no-store.
 type ErrorPage struct {
 	Status int    // 502, 503 or 504
@@ -45,6 +43,3 @@ type ErrorPage struct {
 	// clients connecting from a loopback address.
 	Output []byte
 }
-
-// DefaultHeadTimeout bounds the time from a head's first byte to its end.
-const DefaultHeadTimeout = 10 * time.Second

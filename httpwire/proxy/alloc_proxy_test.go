@@ -1,6 +1,6 @@
 //go:build !race
 
-package httpwire
+package proxy
 
 import (
 	"bytes"

@@ -1,9 +1,11 @@
-package httpwire
+package htmlinject
 
 import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+
+	"reloadproxy/httpwire"
 )
 
 // A page's Content-Security-Policy would block the injected reload client.
@@ -80,11 +82,11 @@ func hasSource(values [][]byte, pred func(v []byte) bool) bool {
 }
 
 func isKeyword(kw string) func([]byte) bool {
-	return func(v []byte) bool { return equalFold(v, kw) }
+	return func(v []byte) bool { return httpwire.EqualFold(v, kw) }
 }
 
 func isNonceOrHash(v []byte) bool {
-	return hasPrefixFold(v, "'nonce-") || hasPrefixFold(v, "'sha256-") || hasPrefixFold(v, "'sha384-") || hasPrefixFold(v, "'sha512-")
+	return httpwire.HasPrefixFold(v, "'nonce-") || httpwire.HasPrefixFold(v, "'sha256-") || httpwire.HasPrefixFold(v, "'sha384-") || httpwire.HasPrefixFold(v, "'sha512-")
 }
 
 func allowsSelf(values [][]byte) bool {
@@ -147,7 +149,7 @@ func addSource(ds []directive, i int, as string, src []byte) []directive {
 	}
 	kept := values[:0:0]
 	for _, v := range values {
-		if !equalFold(v, "'none'") {
+		if !httpwire.EqualFold(v, "'none'") {
 			kept = append(kept, v)
 		}
 	}
@@ -159,16 +161,17 @@ func addSource(ds []directive, i int, as string, src []byte) []directive {
 	return ds
 }
 
-// planCSP rewrites the response's Content-Security-Policy fields for the
-// reload client and returns the tag to inject (with a nonce if one is
-// needed). It allocates, but only for pages that have a policy.
-func (c *conn) planCSP() []byte {
-	tag := c.srv.Inject
-	c.cspValues = c.cspValues[:0]
+// AmendCSP rewrites the Content-Security-Policy fields of resp so that the
+// reload client may run: it appends the amended values to dst, in field
+// order, and returns them with the tag to inject (tag itself, or a copy
+// carrying a nonce when a policy needs one). host is the request's Host;
+// scriptPath and socketPath are the client's. It allocates, but only for
+// pages that have a policy.
+func AmendCSP(dst [][]byte, resp *httpwire.ResponseHead, tag, host []byte, scriptPath, socketPath string) (policies [][]byte, tagOut []byte) {
 	var plan cspPlan
-	for _, f := range c.resp.Fields {
-		if fieldKind(f.Name) == kindCSP {
-			c.cspValues = append(c.cspValues, rewritePolicy(f.Value, c.host, c.srv.ScriptPath, c.srv.SocketPath, &plan))
+	for _, f := range resp.Fields {
+		if httpwire.EqualFold(f.Name, "content-security-policy") {
+			dst = append(dst, rewritePolicy(f.Value, host, scriptPath, socketPath, &plan))
 		}
 	}
 	if len(plan.nonce) > 0 && bytes.HasPrefix(tag, []byte("<script")) {
@@ -178,5 +181,5 @@ func (c *conn) planCSP() []byte {
 		withNonce = append(withNonce, '"')
 		tag = append(withNonce, tag[len("<script"):]...)
 	}
-	return tag
+	return dst, tag
 }

@@ -1,4 +1,4 @@
-package httpwire
+package proxy
 
 import (
 	"bufio"
@@ -137,3 +137,18 @@ func rawExchange(t testing.TB, addr, send string) string {
 const okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 func respondOK(*http.Request, []byte) string { return okResponse }
+
+// readResponse reads one response from a raw connection.
+func readResponse(t *testing.T, br *bufio.Reader, method string) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("reading response: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("reading body: %v", err)
+	}
+	return resp, body
+}

@@ -1,37 +1,37 @@
-package httpwire
+// Package proxy is reloadproxy's HTTP/1.x server: the accept loops, the
+// per-connection loop that forwards requests to a backend and responses
+// back (bodies streamed, spliced where the kernel allows), upgrade tunnels,
+// the proxy's own endpoints under a prefix (the reload client and its
+// WebSocket), static files through httpwire/static, and the error pages.
+// Every port reloadproxy listens on is served by a Server: one strict
+// parser (httpwire), one accept loop, one set of error statuses.
+package proxy
 
 import (
 	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"reloadproxy/httpwire/static"
 )
 
-// LocalFile is a response the proxy serves itself, such as the reload
-// client script.
-type LocalFile struct {
-	ContentType string
-	Body        []byte
-}
-
-// Server accepts client connections and proxies their requests to Backend.
-// Set its fields before calling Serve; they must not change afterwards.
+// Server accepts client connections and answers their requests: from its
+// own endpoints, from Files, or by proxying them to Backend. Set its fields
+// before calling Serve; they must not change afterwards.
 type Server struct {
-	// Backend tells where each request goes. Required unless Files serves
-	// every request (static mode).
+	// Backend tells where each request goes. Nil when Files or the local
+	// endpoints answer every request.
 	Backend Backend
 
 	// LocalPrefix is the path prefix of the proxy's own endpoints, such as
-	// "/.reloadproxy/". Requests under it are never proxied.
+	// "/.reloadproxy/" ("/" for a port that serves nothing else). Requests
+	// under it are never proxied: they get Local's endpoint, else 404.
 	LocalPrefix string
-	// LocalFiles are served for GET and HEAD at their exact path.
-	LocalFiles map[string]LocalFile
-	// LocalUpgrade, when set, receives upgrade requests under LocalPrefix
-	// (the reload WebSocket). It owns conn after the call; pending holds
-	// the bytes read from conn so far, starting at the request line, and
-	// is valid only until LocalUpgrade returns.
-	LocalUpgrade func(conn net.Conn, pending []byte)
+	// Local are the proxy's own endpoints, by exact path (without query).
+	Local map[string]Endpoint
 
 	// Inject is the tag inserted into HTML page navigations and into the
 	// proxy's own HTML error pages. Empty: no injection. It must be a
@@ -44,7 +44,7 @@ type Server struct {
 
 	// Files, when set, answers every request not under LocalPrefix from a
 	// directory instead of a backend (static mode).
-	Files *FileServer
+	Files *static.FileServer
 
 	// HeadTimeout bounds the time from the first byte of a request head to
 	// its end; zero means DefaultHeadTimeout.
@@ -74,11 +74,16 @@ type Server struct {
 	epoch atomic.Uint64
 }
 
-// ErrServerClosed is returned by Serve after Close.
-var ErrServerClosed = errors.New("httpwire: server closed")
+// DefaultHeadTimeout bounds the time from a head's first byte to its end.
+const DefaultHeadTimeout = 10 * time.Second
 
-// Serve accepts connections on ln until Close. Each connection is served on
-// its own goroutine.
+// ErrServerClosed is returned by Serve after Close.
+var ErrServerClosed = errors.New("proxy: server closed")
+
+// Serve accepts connections on ln until Close, each served on its own
+// goroutine. When the process runs out of file descriptors (EMFILE,
+// ENFILE) it waits, up to a second at a time, and accepts again: the
+// connections it already has free theirs as they end.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
@@ -101,10 +106,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			if closed || errors.Is(err, net.ErrClosed) {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
-				// Out of file descriptors: wait and accept again rather
-				// than spin or give up.
+			if isTemporaryAccept(err) {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				time.Sleep(backoff)
 				continue
@@ -116,6 +118,18 @@ func (s *Server) Serve(ln net.Listener) error {
 			return ErrServerClosed
 		}
 	}
+}
+
+// isTemporaryAccept reports whether an accept error passes by itself: out
+// of descriptors or memory, or a connection that was reset while queued.
+func isTemporaryAccept(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // ServeConn serves one client connection on a new goroutine. It reports
@@ -166,7 +180,8 @@ func (s *Server) CloseIdle() {
 func (s *Server) NoteChange(t time.Time) { s.changedAt.Store(t.Unix()) }
 
 // Close stops accepting, closes every connection and waits for their
-// goroutines. Connections handed to LocalUpgrade are not waited for.
+// goroutines. Connections handed to a WebSocket endpoint are not waited
+// for: they belong to it.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -186,36 +201,11 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Shutdown stops accepting and closes idle connections, then waits up to
-// timeout for requests in flight before closing the rest.
-func (s *Server) Shutdown(timeout time.Duration) {
-	s.mu.Lock()
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	s.mu.Unlock()
-	s.CloseIdle()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(timeout):
-	}
-	s.Close()
-}
-
 func (s *Server) headTimeout() time.Duration {
 	if s.HeadTimeout > 0 {
 		return s.HeadTimeout
 	}
 	return DefaultHeadTimeout
-}
-
-func (s *Server) proto() string {
-	if s.Proto != "" {
-		return s.Proto
-	}
-	return "http"
 }
 
 func (s *Server) logf(format string, args ...any) {

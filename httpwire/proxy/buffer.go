@@ -1,15 +1,17 @@
-package httpwire
+package proxy
 
 import (
 	"io"
 	"sync"
+
+	"reloadproxy/httpwire"
 )
 
 // Buffer sizes. Most heads fit the small size; a head that does not is moved
 // to a large buffer, which holds the longest head allowed.
 const (
 	smallBufSize = 8 << 10
-	largeBufSize = MaxHeadBytes + 4<<10
+	largeBufSize = httpwire.MaxHeadBytes + 4<<10
 )
 
 var (
@@ -94,7 +96,7 @@ func (rb *readBuf) enlarge() {
 // fill reads once from src into the free space.
 func (rb *readBuf) fill(src io.Reader) (int, error) {
 	if !rb.makeRoom() {
-		return 0, ErrHeadTooLarge
+		return 0, httpwire.ErrHeadTooLarge
 	}
 	n, err := src.Read(rb.b[rb.w:])
 	rb.w += n

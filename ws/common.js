@@ -1,6 +1,45 @@
-// Stylesheet swapping shared by client.js and livereload.js: script.go
-// puts it in place of each one's marker comment, inside its function scope,
-// so that each served script stays self-contained.
+// What client.js and livereload.js share: the socket kept open, and the
+// stylesheet swap. script.go puts this file in place of each one's marker
+// comment, inside its function scope, so that each served script stays
+// self-contained.
+
+  // keepConnected opens a WebSocket to url and opens it again, with a
+  // backoff from 100 ms doubling to 3 s, whenever it closes. It calls
+  // on.open(ws) when a socket opens and on.message(m, ws) with each JSON
+  // message. The returned object's connected() resets the backoff: call it
+  // once the server has greeted the socket.
+  function keepConnected(url, on) {
+    var delay = 100, sock = null, timer = null;
+    function connect() {
+      if (timer) { clearTimeout(timer); timer = null; }
+      if (sock) return;
+      var ws;
+      try { ws = new WebSocket(url); } catch (e) { retry(); return; }
+      sock = ws;
+      if (on.open) ws.onopen = function () { on.open(ws); };
+      ws.onmessage = function (ev) {
+        var m;
+        try { m = JSON.parse(ev.data); } catch (e) { return; }
+        if (m) on.message(m, ws);
+      };
+      ws.onclose = function () {
+        ws.onmessage = ws.onclose = null;
+        if (sock === ws) sock = null;
+        retry();
+      };
+      ws.onerror = function () { /* onclose follows */ };
+    }
+    function retry() {
+      if (timer) return;
+      timer = setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 3000);
+    }
+    // A page restored from the back/forward cache has a dead socket and may
+    // be stale; connecting again checks.
+    window.addEventListener('pageshow', function (ev) { if (ev.persisted) { delay = 100; connect(); } });
+    connect();
+    return { connected: function () { delay = 100; } };
+  }
 
   function isStylesheet(link) {
     return (' ' + (link.rel || '').toLowerCase() + ' ').indexOf(' stylesheet ') >= 0 && link.href;

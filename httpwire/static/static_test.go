@@ -1,4 +1,4 @@
-package httpwire
+package static_test
 
 import (
 	"bufio"
@@ -17,6 +17,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"reloadproxy/httpwire/htmlinject"
+	"reloadproxy/httpwire/proxy"
+	"reloadproxy/httpwire/static"
 )
 
 const staticTag = `<script src="/.reloadproxy/client.js"></script>`
@@ -115,8 +119,14 @@ func startStatic(t *testing.T) *staticSite {
 			t.Fatal(err)
 		}
 	}
-	srv := &Server{Files: &FileServer{Root: s.dir}, Inject: []byte(staticTag), LocalPrefix: "/.reloadproxy/"}
-	s.addr = startProxy(t, srv)
+	srv := &proxy.Server{Files: &static.FileServer{Root: s.dir}, Inject: []byte(staticTag), LocalPrefix: "/.reloadproxy/"}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	s.addr = ln.Addr().String()
 	tr := &http.Transport{DisableCompression: true}
 	t.Cleanup(tr.CloseIdleConnections)
 	s.client = &http.Client{
@@ -534,7 +544,7 @@ func TestStaticInjection(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(s.dir, "big.html"), big, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	injected := func(doc string) string { return string(InjectHTML(nil, []byte(doc), []byte(staticTag))) }
+	injected := func(doc string) string { return string(htmlinject.InjectHTML(nil, []byte(doc), []byte(staticTag))) }
 	root := injected(rootHTML)
 	if !strings.Contains(root, "<head>"+staticTag+"<title>") {
 		t.Fatalf("test assumption: tag goes after <head>: %q", root)
@@ -874,7 +884,7 @@ func TestStaticRequestBody(t *testing.T) {
 
 func TestStaticLargeFile(t *testing.T) {
 	s := startStatic(t)
-	for _, size := range []int{0, 1, inlineFileMax, inlineFileMax + 1, 3 << 20} {
+	for _, size := range []int{0, 1, static.InlineFileMax, static.InlineFileMax + 1, 3 << 20} {
 		t.Run(strconv.Itoa(size), func(t *testing.T) {
 			data := make([]byte, size)
 			rand.New(rand.NewSource(int64(size))).Read(data)

@@ -1,0 +1,299 @@
+// Package htmlinject inserts the reload client's script tag into HTML as it
+// streams past, and amends a page's Content-Security-Policy so that the tag
+// and its WebSocket are allowed. Both are byte transforms: they know nothing
+// of connections (DESIGN.md, "Live reload").
+package htmlinject
+
+import (
+	"strconv"
+
+	"reloadproxy/httpwire"
+)
+
+// Injector inserts a tag into an HTML document as it streams past: right
+// after the <head ...> start tag, else right before the first <body, else at
+// the end. It never buffers the page: at most the few bytes of a tag name
+// split across two writes are held back. Comments are skipped, so a
+// commented-out <head> does not count.
+//
+// The zero value is not usable; call Reset with the tag first.
+type Injector struct {
+	tag   []byte
+	state injectState
+	match int // bytes of "<head"/"<body" matched so far (in held)
+	quote byte
+	held  [8]byte
+	nheld int
+	done  bool // the tag was emitted
+}
+
+type injectState uint8
+
+const (
+	injText        injectState = iota
+	injLT                      // after '<'
+	injName                    // matching "head" or "body" after '<'
+	injBang                    // after "<!"
+	injBangDash                // after "<!-"
+	injComment                 // inside <!-- ... -->
+	injCommentDash             // after "-" inside a comment
+	injCommentEnd              // after "--" inside a comment
+	injHeadAttrs               // inside <head ...>, up to its '>'
+)
+
+// Reset prepares the injector for a new document.
+func (j *Injector) Reset(tag []byte) {
+	*j = Injector{tag: tag}
+}
+
+// Append appends p to dst, with the tag inserted if its place is in p,
+// and returns the extended buffer. At most a few bytes of a possible tag
+// name are held back until the next call or Finish.
+func (j *Injector) Append(dst, p []byte) []byte {
+	if j.done {
+		return append(dst, p...)
+	}
+	start := 0 // p[start:i] is pending output
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch j.state {
+		case injText:
+			if c == '<' {
+				j.state = injLT
+				// Hold '<' until we know whether <body follows, since
+				// the tag goes before it.
+				dst = append(dst, p[start:i]...)
+				start = i + 1
+				j.held[0], j.nheld = '<', 1
+				j.match = 0
+			}
+		case injLT:
+			switch {
+			case c == '!':
+				j.state = injBang
+				dst = j.appendHeld(dst)
+			case lower(c) == 'h' || lower(c) == 'b':
+				j.state = injName
+				j.held[j.nheld] = c
+				j.nheld++
+				j.match = 1
+				start = i + 1
+			default:
+				dst = j.appendHeld(dst)
+				start = i
+				j.state = injText
+				i-- // look at c again as text ('<' may start a tag)
+			}
+		case injName:
+			name := "head"
+			if lower(j.held[1]) == 'b' {
+				name = "body"
+			}
+			if j.match < 4 {
+				if lower(c) == name[j.match] {
+					j.held[j.nheld] = c
+					j.nheld++
+					j.match++
+					start = i + 1
+					continue
+				}
+			} else if isTagEnd(c) {
+				if name == "body" {
+					// Insert before "<body".
+					dst = append(dst, j.tag...)
+					j.done = true
+					dst = j.appendHeld(dst)
+					return append(dst, p[i:]...)
+				}
+				dst = j.appendHeld(dst)
+				start = i
+				if c == '>' {
+					dst = append(dst, p[start:i+1]...)
+					dst = append(dst, j.tag...)
+					j.done = true
+					return append(dst, p[i+1:]...)
+				}
+				j.state = injHeadAttrs
+				continue
+			}
+			// Another tag (<header>, <html>, <br>): pass it on.
+			dst = j.appendHeld(dst)
+			start = i
+			j.state = injText
+			i--
+		case injHeadAttrs:
+			switch {
+			case j.quote != 0:
+				if c == j.quote {
+					j.quote = 0
+				}
+			case c == '"' || c == '\'':
+				j.quote = c
+			case c == '>':
+				dst = append(dst, p[start:i+1]...)
+				dst = append(dst, j.tag...)
+				j.done = true
+				return append(dst, p[i+1:]...)
+			}
+		case injBang:
+			if c == '-' {
+				j.state = injBangDash
+			} else {
+				j.state = injText // <!DOCTYPE ...>
+				i--
+			}
+		case injBangDash:
+			if c == '-' {
+				j.state = injComment
+			} else {
+				j.state = injText
+				i--
+			}
+		case injComment:
+			if c == '-' {
+				j.state = injCommentDash
+			}
+		case injCommentDash:
+			if c == '-' {
+				j.state = injCommentEnd
+			} else {
+				j.state = injComment
+			}
+		case injCommentEnd:
+			switch c {
+			case '>':
+				j.state = injText
+			case '-':
+			default:
+				j.state = injComment
+			}
+		}
+	}
+	return append(dst, p[start:]...)
+}
+
+// Finish ends the document, appending what was held back and, if no place
+// was found, the tag at the end.
+func (j *Injector) Finish(dst []byte) []byte {
+	if j.done {
+		return dst
+	}
+	dst = j.appendHeld(dst)
+	j.done = true
+	return append(dst, j.tag...)
+}
+
+func (j *Injector) appendHeld(dst []byte) []byte {
+	n := j.nheld
+	j.nheld = 0
+	return append(dst, j.held[:n]...)
+}
+
+// isTagEnd reports whether c ends a tag name (HTML: whitespace, '/' or '>').
+func isTagEnd(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '\f', '/', '>':
+		return true
+	}
+	return false
+}
+
+// InjectHTML appends doc to dst with tag inserted where an Injector would
+// put it.
+func InjectHTML(dst, doc, tag []byte) []byte {
+	var j Injector
+	j.Reset(tag)
+	return j.Finish(j.Append(dst, doc))
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// Injectable reports whether a response is an HTML document the tag can go
+// into: text/html and not content-encoded (an encoded body passes through
+// untouched).
+func Injectable(resp *httpwire.ResponseHead) bool {
+	ct := resp.Field("Content-Type")
+	if len(ct) < len("text/html") || !httpwire.EqualFold(ct[:len("text/html")], "text/html") {
+		return false
+	}
+	if len(ct) > len("text/html") && ct[len("text/html")] != ';' && ct[len("text/html")] != ' ' {
+		return false
+	}
+	if ce := resp.Field("Content-Encoding"); len(ce) > 0 && !httpwire.EqualFold(ce, "identity") {
+		return false
+	}
+	return true
+}
+
+// ChunkedInjector injects the tag into a chunked body (RFC 9112 §7.1) as it
+// streams past: it validates the body, re-frames the data with the tag
+// inserted (one chunk out per run of data in), puts the tag at the end if
+// the document had no place for it, and passes the trailers on as they are.
+//
+// The zero value is not usable; call Reset first.
+type ChunkedInjector struct {
+	scan      httpwire.ChunkedScanner
+	inj       Injector
+	scratch   []byte // injector output for one run of data
+	lastChunk bool   // the last chunk was seen and re-written
+}
+
+// Reset prepares for a new body; tag is what to insert.
+func (ci *ChunkedInjector) Reset(tag []byte) {
+	ci.scan.Reset()
+	ci.inj.Reset(tag)
+	ci.scratch = ci.scratch[:0]
+	ci.lastChunk = false
+}
+
+// Done reports whether the whole body, trailers included, has been read.
+func (ci *ChunkedInjector) Done() bool { return ci.scan.Done() }
+
+// Append reads p, a piece of the backend's chunked body, and appends the
+// re-framed output to dst. It consumes all of p unless the body ends
+// within it (n is then the body's end) or p is malformed (err is the
+// scanner's error, dst holds the output for the valid part).
+func (ci *ChunkedInjector) Append(dst, p []byte) (out []byte, n int, err error) {
+	for n < len(p) && !ci.scan.Done() {
+		k, kind, err := ci.scan.ScanSegment(p[n:])
+		switch kind {
+		case httpwire.SegmentData:
+			ci.scratch = ci.inj.Append(ci.scratch, p[n:n+k])
+			dst = ci.appendChunk(dst)
+		case httpwire.SegmentTrailer:
+			dst = append(dst, p[n:n+k]...)
+		}
+		n += k
+		if err != nil {
+			return dst, n, err
+		}
+		if !ci.lastChunk && ci.scan.InTrailer() {
+			// The last chunk: the tag goes at the end if nowhere else,
+			// then our own last-chunk line; the trailers that follow
+			// pass through as they are.
+			ci.lastChunk = true
+			ci.scratch = ci.inj.Finish(ci.scratch)
+			dst = ci.appendChunk(dst)
+			dst = append(dst, "0\r\n"...)
+		}
+	}
+	return dst, n, nil
+}
+
+// appendChunk appends the collected output as one chunk.
+func (ci *ChunkedInjector) appendChunk(dst []byte) []byte {
+	if len(ci.scratch) == 0 {
+		return dst // an empty chunk would end the body
+	}
+	dst = strconv.AppendUint(dst, uint64(len(ci.scratch)), 16)
+	dst = append(dst, "\r\n"...)
+	dst = append(dst, ci.scratch...)
+	dst = append(dst, "\r\n"...)
+	ci.scratch = ci.scratch[:0]
+	return dst
+}

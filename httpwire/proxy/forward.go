@@ -1,0 +1,309 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"reloadproxy/httpwire"
+	"reloadproxy/httpwire/htmlinject"
+)
+
+const (
+	// maxReplayBody is the largest request body kept so that the request
+	// can be sent again if the backend dies before answering.
+	maxReplayBody = 64 << 10
+	// maxAttempts bounds how often one request is sent or dialed.
+	maxAttempts = 6
+	// spliceMin is the body size from which bodies are moved by splice(2)
+	// rather than through our buffer.
+	spliceMin = 32 << 10
+)
+
+var (
+	errNoResponse      = errors.New("proxy: backend closed the connection before answering")
+	errUnsolicited     = errors.New("proxy: backend sent 101 to a request that did not ask to upgrade")
+	errResponseTimeout = errors.New("proxy: backend did not answer in time")
+)
+
+// proxy sends the request to the backend and its response to the client.
+// It reports whether the client connection stays open.
+func (c *conn) proxy() bool {
+	req := &c.req
+	isHead := c.isHead
+	upgrade := req.Upgrade
+	clientMinor := req.Minor
+	keepAlive := req.KeepAlive && !upgrade
+	idempotent := req.Idempotent()
+	nav := req.IsNavigation()
+	c.inj.wanted = nav && len(c.srv.Inject) > 0 && !isHead && !upgrade
+	if c.inj.wanted {
+		c.inj.host = append(c.inj.host[:0], req.Host...)
+	}
+
+	// The outgoing head is built now: the request's fields point into
+	// c.in, which streaming the body reuses.
+	c.fwd.Identity = c.inj.wanted
+	c.fwd.ChangedAt = c.srv.changedAt.Load()
+	c.out = httpwire.AppendRequestHead(c.out[:0], req, &c.fwd)
+	body, err := c.scanBufferedBody(c.headLen)
+	if err != nil {
+		c.reject(err)
+		return false
+	}
+	c.in.consume(c.headLen)
+	if body.complete && body.n <= maxReplayBody {
+		// A small body travels with the head and can be sent again.
+		c.out = append(c.out, c.in.buffered()[:body.n]...)
+		c.in.consume(body.n)
+		body.n = 0
+	}
+	inSync := body.complete && body.n == 0 // the next request starts at c.in
+	replayable := idempotent && inSync
+	streaming := false
+
+	for attempt := 1; ; attempt++ {
+		route := c.srv.Backend.Route()
+		if route.Page != nil {
+			return c.answerPage(route.Page, nav, inSync && !streaming)
+		}
+		if err := c.up.connect(route); err != nil {
+			c.srv.Backend.Failed(route.Generation)
+			if attempt < maxAttempts {
+				retryPause(attempt)
+				continue
+			}
+			return c.answerPage(unreachablePage(route.Addr, err), nav, inSync && !streaming)
+		}
+		if _, err := c.up.nc.Write(c.out); err != nil {
+			c.up.drop()
+			if replayable && attempt < maxAttempts {
+				continue
+			}
+			return c.answerPage(unreachablePage(route.Addr, err), nav, false)
+		}
+		if !body.complete || body.n > 0 {
+			streaming = true
+			c.startRequestBody(body)
+		}
+
+		err := c.readResponseHead(clientMinor)
+		if err == errNoResponse && replayable && attempt < maxAttempts {
+			if c.up.fresh {
+				c.srv.Backend.Failed(route.Generation)
+			}
+			c.up.drop()
+			retryPause(attempt)
+			continue
+		}
+		if err != nil {
+			c.up.drop()
+			if streaming {
+				var pe *httpwire.Error
+				if berr := c.finishRequestBody(false); errors.As(berr, &pe) {
+					// The body was malformed: that is the client's error.
+					c.reject(berr)
+					return false
+				}
+			}
+			if err == errClientGone {
+				return false
+			}
+			return c.answerPage(c.backendFailurePage(err), nav, false)
+		}
+		break
+	}
+
+	resp := &c.up.resp
+	if resp.Status == 101 {
+		if !upgrade {
+			c.up.drop()
+			return c.answerPage(c.backendFailurePage(errUnsolicited), nav, false)
+		}
+		c.tunnel()
+		return false
+	}
+
+	framing := resp.BodyFraming(isHead)
+	bodyOK := !streaming || c.requestBodyDone()
+	keep := keepAlive && bodyOK && framing != httpwire.CloseBody &&
+		!(clientMinor == 0 && framing == httpwire.ChunkedBody) &&
+		c.srv.epoch.Load() == c.epoch && c.state.Load() == stateActive
+	if !c.forwardResponse(framing, keep, clientMinor) {
+		c.up.drop()
+		if streaming {
+			c.finishRequestBody(false)
+		}
+		return false
+	}
+	if resp.Close || c.up.in.len() > 0 {
+		// Bytes beyond a complete response are never forwarded as a
+		// response (RFC 9112 §6.3): that connection is not reused.
+		c.up.drop()
+	}
+	if streaming && c.finishRequestBody(keep) != nil {
+		return false
+	}
+	return keep && c.srv.epoch.Load() == c.epoch
+}
+
+// retryPause waits a little before sending a request again, giving a dying
+// backend time to be noticed by the supervisor.
+func retryPause(attempt int) {
+	time.Sleep(time.Duration(1<<(2*attempt)) * time.Millisecond) // 4, 16, 64, 256 ms…
+}
+
+// readResponseHead reads the final response head into c.up.resp, relaying
+// 1xx interim responses to the client on the way.
+func (c *conn) readResponseHead(clientMinor int) error {
+	u := &c.up
+	timeout := c.srv.ResponseTimeout
+	if timeout > 0 {
+		u.nc.SetReadDeadline(time.Now().Add(timeout))
+		defer u.nc.SetReadDeadline(time.Time{})
+	}
+	got := false // any byte of a response received
+	for {
+		if u.in.len() > 0 {
+			got = true
+			n, err := u.resp.Parse(u.in.buffered())
+			if err == nil {
+				if u.resp.Status >= 200 || u.resp.Status == 101 {
+					u.headLen = n
+					return nil
+				}
+				// 1xx interim response (RFC 9110 §15.2): relay it, except
+				// to HTTP/1.0 clients, which must not receive one.
+				if clientMinor > 0 {
+					c.out = httpwire.AppendResponseHead(c.out[:0], &u.resp, httpwire.ResponseRewrite{Keep: true, ClientMinor: clientMinor})
+					if !c.writeClient(c.out) {
+						return errClientGone
+					}
+				}
+				u.in.consume(n)
+				continue
+			}
+			if err != httpwire.ErrNeedMore {
+				return err
+			}
+		}
+		n, err := u.in.fill(u.nc)
+		if n > 0 {
+			continue
+		}
+		if err != nil {
+			if isTimeout(err) && timeout > 0 {
+				return errResponseTimeout
+			}
+			if !got {
+				return errNoResponse
+			}
+			if err == httpwire.ErrHeadTooLarge {
+				return err
+			}
+			return io.ErrUnexpectedEOF
+		}
+	}
+}
+
+// forwardResponse writes the response head and body to the client. It
+// reports false when either side failed mid-response.
+func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor int) bool {
+	u := &c.up
+	if c.inj.wanted && framing != httpwire.NoBody && htmlinject.Injectable(&u.resp) {
+		return c.forwardInjected(framing, keep, clientMinor)
+	}
+	c.out = httpwire.AppendResponseHead(c.out[:0], &u.resp, httpwire.ResponseRewrite{Keep: keep, ClientMinor: clientMinor})
+	u.in.consume(u.headLen)
+	switch framing {
+	case httpwire.NoBody:
+		return c.writeClient(c.out)
+	case httpwire.LengthBody:
+		n := min(u.resp.ContentLength, int64(u.in.len()))
+		c.out = append(c.out, u.in.buffered()[:n]...)
+		u.in.consume(int(n))
+		if !c.writeClient(c.out) {
+			return false
+		}
+		return c.copyBody(u.resp.ContentLength - n)
+	case httpwire.ChunkedBody:
+		c.respChunks.Reset()
+		u.in.enlarge() // a streamed body moves in fewer, larger reads
+		for {
+			n, err := c.respChunks.Scan(u.in.buffered())
+			if err != nil {
+				c.srv.logf("backend sent a malformed chunked body: %v", err)
+				return false
+			}
+			c.out = append(c.out, u.in.buffered()[:n]...)
+			u.in.consume(n)
+			if !c.writeClient(c.out) {
+				return false
+			}
+			c.out = c.out[:0]
+			if c.respChunks.Done() {
+				return true
+			}
+			if left := c.respChunks.DataLeft(); left >= spliceMin && u.in.len() == 0 {
+				if !c.copyBody(int64(left)) {
+					return false
+				}
+				c.respChunks.SkipData(left)
+				continue
+			}
+			if _, err := u.in.fill(u.nc); err != nil && u.in.len() == 0 {
+				return false
+			}
+		}
+	case httpwire.CloseBody:
+		c.out = append(c.out, u.in.buffered()...)
+		u.in.consume(u.in.len())
+		if !c.writeClient(c.out) {
+			return false
+		}
+		c.copyBody(-1)
+		u.resp.Close = true
+		return true
+	}
+	return true
+}
+
+// copyBody moves n body bytes (n < 0: until EOF) from the backend to the
+// client, by splice(2) when both are TCP and the body is large.
+func (c *conn) copyBody(n int64) bool {
+	u := &c.up
+	if n == 0 {
+		return true
+	}
+	if c.tcp != nil && u.tcp != nil && (n < 0 || n >= spliceMin) {
+		if n < 0 {
+			_, err := c.tcp.ReadFrom(u.tcp)
+			return err == nil
+		}
+		c.limited = io.LimitedReader{R: u.tcp, N: n}
+		written, err := c.tcp.ReadFrom(&c.limited)
+		c.limited.R = nil
+		return err == nil && written == n
+	}
+	for n != 0 {
+		m, err := u.in.fill(u.nc)
+		if m > 0 {
+			k := u.in.len()
+			if n > 0 && int64(k) > n {
+				k = int(n)
+			}
+			if !c.writeClient(u.in.buffered()[:k]) {
+				return false
+			}
+			u.in.consume(k)
+			if n > 0 {
+				n -= int64(k)
+			}
+			continue
+		}
+		if err != nil {
+			return n < 0 && err == io.EOF
+		}
+	}
+	return true
+}

@@ -1,0 +1,145 @@
+package proxy
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"net"
+	"strconv"
+
+	"reloadproxy/httpwire"
+)
+
+// Endpoint is one of the proxy's own resources, at an exact path under
+// Server.LocalPrefix: a file served for GET and HEAD, or a WebSocket.
+type Endpoint struct {
+	// ContentType and Body are the file's.
+	ContentType string
+	Body        []byte
+
+	// WebSocket, when set, makes the endpoint a WebSocket (RFC 6455). The
+	// proxy checks the opening handshake (§4.2.1), answers a bad one with
+	// its status (400, 405, 426, 505), writes the 101 for a good one and
+	// hands the connection over: WebSocket owns conn from then on and
+	// must close it. buffered holds what the client sent after the head
+	// (early frames); it is valid until WebSocket returns, and the
+	// connection's goroutine runs WebSocket, so it may block for the
+	// whole session.
+	WebSocket func(conn net.Conn, buffered []byte)
+}
+
+// Bodies of the proxy's own error answers.
+var (
+	notFound         = []byte("404 page not found\n")
+	methodNotAllowed = []byte("405 method not allowed\n")
+	rootPath         = []byte("/")
+)
+
+// serveLocal answers a request for the proxy's own endpoints.
+func (c *conn) serveLocal() bool {
+	req := &c.req
+	keep := req.KeepAlive && !req.HasBody() // a body is not read: close after
+	ep, ok := c.srv.Local[string(originPath(req.Target))]
+	switch {
+	case !ok:
+		return c.answerLocal(404, notFound, keep)
+	case ep.WebSocket != nil:
+		return c.acceptWebSocket(ep.WebSocket)
+	case !c.isHead && string(req.Method) != "GET":
+		return c.answerLocalWith(405, "Allow: GET, HEAD\r\n", "text/plain; charset=utf-8", methodNotAllowed, keep)
+	}
+	return c.answerLocalWith(200, "", ep.ContentType, ep.Body, keep)
+}
+
+// answerLocal answers with a plain-text body.
+func (c *conn) answerLocal(status int, body []byte, keep bool) bool {
+	return c.answerLocalWith(status, "", "text/plain; charset=utf-8", body, keep)
+}
+
+// answerLocalWith answers the current request with status, the extra
+// field lines, and a body of contentType; keep says whether the
+// connection stays open after it.
+func (c *conn) answerLocalWith(status int, extra, contentType string, body []byte, keep bool) bool {
+	minor := c.req.Minor
+	c.in.consume(c.headLen)
+	c.out = httpwire.AppendStatusLine(c.out[:0], status)
+	c.out = append(c.out, extra...)
+	c.out = append(c.out, "Content-Type: "...)
+	c.out = append(c.out, contentType...)
+	c.out = append(c.out, "\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\nContent-Length: "...)
+	c.out = strconv.AppendInt(c.out, int64(len(body)), 10)
+	c.out = append(c.out, "\r\n"...)
+	c.out = httpwire.AppendHeadEnd(c.out, keep, minor)
+	if !c.isHead {
+		c.out = append(c.out, body...)
+	}
+	if !c.writeClient(c.out) {
+		return false
+	}
+	if !keep && c.in.len() > 0 {
+		c.lingerClose()
+	}
+	return keep
+}
+
+// webSocketGUID is the key suffix of RFC 6455 §1.3.
+const webSocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// acceptWebSocket checks the opening handshake of the current request
+// (RFC 6455 §4.2.1), answers 101 and hands the connection to serve. It
+// reports whether the connection stays with this goroutine (never: it is
+// handed over, or closed after an error).
+func (c *conn) acceptWebSocket(serve func(net.Conn, []byte)) bool {
+	req := &c.req
+	fail := func(status int, extra, msg string) bool {
+		c.answerLocalWith(status, extra, "text/plain; charset=utf-8", []byte(msg+"\n"), false)
+		return false
+	}
+	switch {
+	case string(req.Method) != "GET":
+		return fail(405, "Allow: GET\r\n", "a WebSocket handshake is a GET request")
+	case req.Minor != 1:
+		return fail(505, "", "a WebSocket handshake needs HTTP/1.1")
+	case !req.Upgrade || !hasToken(req.Field("Upgrade"), "websocket"):
+		return fail(400, "", "not a WebSocket handshake: missing Upgrade: websocket and Connection: upgrade")
+	case req.HasBody():
+		return fail(400, "", "a WebSocket handshake has no body")
+	}
+	version := req.Field("Sec-WebSocket-Version")
+	switch {
+	case version == nil:
+		return fail(400, "", "missing Sec-WebSocket-Version")
+	case string(version) != "13":
+		// §4.4: say which versions we speak.
+		return fail(426, "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n", "unsupported WebSocket version")
+	}
+	key := req.Field("Sec-WebSocket-Key")
+	if raw, err := base64.StdEncoding.DecodeString(string(key)); err != nil || len(raw) != 16 {
+		return fail(400, "", "Sec-WebSocket-Key is not 16 bytes in base64")
+	}
+	h := sha1.New()
+	h.Write(key)
+	h.Write([]byte(webSocketGUID))
+	var sum [sha1.Size]byte
+	c.out = append(c.out[:0], "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	c.out = base64.StdEncoding.AppendEncode(c.out, h.Sum(sum[:0]))
+	c.out = append(c.out, "\r\n\r\n"...)
+	c.in.consume(c.headLen)
+	if !c.writeClient(c.out) {
+		return false
+	}
+	c.handedOff = true
+	serve(c.nc, c.in.buffered())
+	return false
+}
+
+// hasToken reports whether the comma-separated list v holds tok
+// (case-insensitive).
+func hasToken(v []byte, tok string) bool {
+	found := false
+	httpwire.ForEachToken(v, func(t []byte) {
+		if httpwire.EqualFold(t, tok) {
+			found = true
+		}
+	})
+	return found
+}
