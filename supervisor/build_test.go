@@ -291,7 +291,7 @@ func TestChangeDuringBuildCancelsIt(t *testing.T) {
 		r.Changed(fmt.Sprintf("b%d.go", i))
 		time.Sleep(5 * time.Millisecond)
 	}
-	ids := b.waitBuilds(3, 5*time.Second)
+	b.waitBuilds(3, 5*time.Second)
 	if err := syscall.Kill(-slow, 0); err != syscall.ESRCH {
 		t.Errorf("kill(-%d, 0) = %v when the next build started, want ESRCH: the cancelled group is still there: %+v", slow, err, groupMembers(slow))
 	}
@@ -302,7 +302,7 @@ func TestChangeDuringBuildCancelsIt(t *testing.T) {
 		t.Errorf("backend serves %q, want the latest build's v3", content)
 	}
 	time.Sleep(200 * time.Millisecond)
-	if ids = b.pgids(); len(ids) != 3 {
+	if ids := b.pgids(); len(ids) != 3 {
 		t.Errorf("%d builds, want 3: the first, the cancelled one and one for the burst", len(ids))
 	}
 	if n := len(r.rec.buildsFailed); n != 0 {
