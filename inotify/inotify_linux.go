@@ -632,6 +632,11 @@ func (t *Tree) finishBatch(fd int) {
 			}
 		}
 	}
+	if t.npolled == 0 && len(t.polled) > 0 {
+		// No tick will run to drop the forgotten nodes from the list.
+		clear(t.polled)
+		t.polled = t.polled[:0]
+	}
 	t.count.Store(int64(len(t.byWD)))
 	t.polledN.Store(int64(t.npolled))
 }

@@ -92,9 +92,9 @@ func (t *Tree) walkPolled(fd int, item walkItem, mode walkMode) {
 		link(d)
 		t.polled = append(t.polled, d)
 		t.npolled++
-		if t.limited {
-			t.missing++
-		}
+	}
+	if t.limited {
+		t.missing++
 	}
 	t.syncPolled(fd, d, mode, fresh)
 }
