@@ -450,6 +450,10 @@ func (t *Tree) publishRoots() {
 	infos := make([]RootInfo, len(t.roots))
 	for i, r := range t.roots {
 		infos[i] = RootInfo{Root: r.given, Method: r.method, Reason: r.reason}
+		if r.node != nil && r.node.poll != nil && r.method == Inotify {
+			infos[i].Method = Poll
+			infos[i].Reason = "inotify watch limit reached (" + r.reason + ")"
+		}
 		if r.waiting {
 			infos[i].Method = Poll
 			infos[i].Reason = "missing: waiting for it to reappear"

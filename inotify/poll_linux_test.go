@@ -287,6 +287,9 @@ func TestWatchLimitPolls(t *testing.T) {
 	if w, p := tree.WatchCount(), tree.PolledCount(); w != 4 || p != 7 {
 		t.Errorf("watched/polled = %d/%d, want 4/7", w, p)
 	}
+	if got := tree.Roots(); got[0].Method != Inotify {
+		t.Errorf("Roots() = %v, want the root on inotify", got)
+	}
 	want := map[string]bool{}
 	for i := range dirs {
 		p := fmt.Sprintf("d%02d/f.txt", i)
@@ -419,4 +422,21 @@ func TestPollRacyListing(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec.waitPath(t, "d/second.txt", Create)
+}
+
+// TestWatchLimitAtRoot: a root beyond the watch limit is polled, and
+// Roots says so.
+func TestWatchLimitAtRoot(t *testing.T) {
+	root := t.TempDir()
+	testWatchLimit = 1
+	t.Cleanup(func() { testWatchLimit = 0 })
+	tree, rec := startTree(t, Options{Roots: []string{t.TempDir(), root}, PollInterval: testPollInterval})
+	testWatchLimit = 0
+	got := tree.Roots()
+	if len(got) != 2 || got[0].Method != Inotify || got[1].Method != Poll ||
+		!strings.HasPrefix(got[1].Reason, "inotify watch limit reached (") {
+		t.Errorf("Roots() = %v, want the second root polled because of the limit", got)
+	}
+	writeFile(t, filepath.Join(root, "x.py"), "x")
+	rec.until(t, "x.py in the second root", func(c Change) bool { return c.Root == root && c.Path == "x.py" })
 }

@@ -287,8 +287,9 @@ type RootInfo struct {
 	Root   string // the watch root as given in Options.Roots
 	Method Method // Inotify or Poll, never Auto
 	// Reason says why, for people: "ext4 mount at /", "nfs4 mount at
-	// /mnt/share", "--poll", "--no-poll", "inotify unavailable: ...", or
-	// "missing: waiting for it to reappear"; followed by "; polling 9p
-	// mount at /x/y" for each polled mount inside an inotify root.
+	// /mnt/share", "--poll", "--no-poll", "inotify unavailable: ...",
+	// "inotify watch limit reached (...)", or "missing: waiting for it to
+	// reappear"; an inotify root's is followed by "; polling 9p mount at
+	// /x/y" for each polled mount inside it.
 	Reason string
 }
