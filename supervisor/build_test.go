@@ -438,3 +438,32 @@ func TestStaticWithBuild(t *testing.T) {
 		t.Errorf("State %v generation %d after a failed build, want Running 101", st, g)
 	}
 }
+
+// A request that waits longer than ReadyTimeout for a first build gets a
+// 502 that says the build is still running, with its output so far. In
+// attach mode a build does not hold requests: the 502 is about the server.
+func TestReadyTimeoutDuringBuild(t *testing.T) {
+	b := newBuildDir(t, "v1")
+	b.write("sleep", "30")
+	cfg := b.config(t)
+	cfg.ReadyTimeout = 200 * time.Millisecond
+	r := start(t, cfg)
+	rt, _, err := routeWithin(r.Supervisor, 5*time.Second)
+	if err != nil || rt.Failure == nil {
+		t.Fatalf("Route = %+v (err %v), want a 502 after ReadyTimeout", rt, err)
+	}
+	f := rt.Failure
+	if f.Status != 502 || f.Title != "The build is still running after 200ms" || !strings.Contains(f.Detail, b.script()) ||
+		!strings.Contains(string(f.Output), "building version v1") {
+		t.Errorf("Failure %d %q %q, output %q: want the 502 of a running build with its output", f.Status, f.Title, f.Detail, f.Output)
+	}
+
+	a := start(t, Config{Addr: freeAddr(t), Build: "sleep 30", ReadyTimeout: 200 * time.Millisecond})
+	a.rec.waitLog("waiting for a server at", 5*time.Second) // the loop runs: the change is not taken for the first start's
+	a.Changed("app.js")
+	a.rec.waitLog("building: sleep 30", 5*time.Second)
+	rt, _, err = routeWithin(a.Supervisor, 5*time.Second)
+	if err != nil || rt.Failure == nil || rt.Failure.Status != 502 || !strings.HasPrefix(rt.Failure.Title, "Nothing is answering at ") {
+		t.Errorf("attach-mode Route during a build = %+v (err %v), want the 502 about the server", rt.Failure, err)
+	}
+}

@@ -310,6 +310,18 @@ func (r *recorder) noReady(d time.Duration) {
 	}
 }
 
+// waitLog waits until the log holds substr.
+func (r *recorder) waitLog(substr string, timeout time.Duration) {
+	r.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(r.logText(), substr) {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("log lacks %q after %v:\n%s\noutput:\n%s", substr, timeout, r.logText(), r.out.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // waitError waits for OnError and returns its generation.
 func (r *recorder) waitError(timeout time.Duration) uint64 {
 	r.t.Helper()

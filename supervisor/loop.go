@@ -252,18 +252,20 @@ func (l *loop) publish() {
 		f = staticRoute
 	}
 	sn := &snapshot{
-		state:    l.state,
-		route:    Route{Addr: l.cfg.Addr, Generation: l.gen, Failure: f},
-		retryErr: l.retryErr,
-		next:     make(chan struct{}),
+		state: l.state,
+		route: Route{Addr: l.cfg.Addr, Generation: l.gen, Failure: f},
+		next:  make(chan struct{}),
 	}
+	// What requests wait for: only in proxy mode do they wait for a build
+	// or a start; in attach mode they wait for the probe alone.
 	switch {
 	case l.proc != nil:
 		sn.out = l.proc.out
+	case l.s.mode != proxyMode:
 	case l.build != nil:
 		sn.out, sn.building = l.build.out, true
 	case l.retryErr != nil:
-		sn.building = l.retryBuild
+		sn.retryErr, sn.building = l.retryErr, l.retryBuild
 	}
 	old := l.s.snap.Swap(sn)
 	close(old.next)
@@ -723,7 +725,7 @@ func (l *loop) retryLater(err error, build bool) {
 	}
 	l.retryErr, l.retryBuild = err, build
 	l.retryTimer.Reset(l.retryDelay)
-	if l.state == Loading && l.failure != nil {
+	if l.s.mode == proxyMode && l.state == Loading && l.failure != nil {
 		// The ready timeout passed: the page says why it still waits.
 		l.set(Loading, l.s.retryFailure(err, build))
 		return
@@ -865,8 +867,9 @@ func (l *loop) onReadyTimeout() {
 	if l.state != Loading || l.failure != nil || (l.proc == nil && l.probeCancel == nil && l.build == nil && l.retryErr == nil) {
 		return
 	}
-	f := l.s.notReadyFailure(l.s.snap.Load())
-	if l.retryErr == nil { // a retry streak was logged already
+	sn := l.s.snap.Load() // what this loop published last
+	f := l.s.notReadyFailure(sn)
+	if sn.retryErr == nil { // a retry streak was logged already
 		l.cfg.Log.Warn(f.Title + "; still waiting")
 	}
 	l.set(Loading, f) // later requests get the 502 at once; Running replaces it
