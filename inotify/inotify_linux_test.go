@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -739,5 +738,3 @@ func TestOverflow(t *testing.T) {
 		t.Errorf("WatchCount() = %d, want 3", n)
 	}
 }
-
-
