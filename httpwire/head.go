@@ -49,32 +49,33 @@ var ErrNeedMore = errors.New("httpwire: incomplete head")
 // request allocates nothing; compare them with errors.Is or read Status
 // through errors.As.
 var (
-	ErrBareCR            = &Error{400, "bare CR in head"}
-	ErrBareLF            = &Error{400, "bare LF in head"}
-	ErrObsFold           = &Error{400, "obsolete line folding"}
-	ErrSpaceBeforeColon  = &Error{400, "whitespace between field name and colon"}
-	ErrFieldName         = &Error{400, "invalid field name"}
-	ErrFieldValue        = &Error{400, "invalid character in field value"}
-	ErrMethod            = &Error{400, "invalid method"}
-	ErrTarget            = &Error{400, "invalid request target"}
-	ErrRequestLine       = &Error{400, "malformed request line"}
-	ErrVersion           = &Error{400, "malformed HTTP version"}
-	ErrStatusLine        = &Error{400, "malformed status line"}
-	ErrContentLength     = &Error{400, "invalid Content-Length"}
-	ErrDuplicateLength   = &Error{400, "more than one Content-Length"}
-	ErrLengthAndEncoding = &Error{400, "both Content-Length and Transfer-Encoding"}
-	ErrChunkedNotFinal   = &Error{400, "Transfer-Encoding does not end in chunked"}
-	ErrEncodingHTTP10    = &Error{400, "Transfer-Encoding in an HTTP/1.0 message"}
-	ErrBadEncoding       = &Error{400, "malformed Transfer-Encoding"}
-	ErrMissingHost       = &Error{400, "missing Host"}
-	ErrDuplicateHost     = &Error{400, "more than one Host"}
-	ErrHost              = &Error{400, "invalid Host"}
-	ErrURITooLong        = &Error{414, "request line too long"}
-	ErrHeadTooLarge      = &Error{431, "head too large"}
-	ErrTooManyFields     = &Error{431, "too many header fields"}
-	ErrUnknownEncoding   = &Error{501, "unknown transfer coding"}
-	ErrConnect           = &Error{501, "CONNECT is not supported by a reverse proxy"}
-	ErrHTTPVersion       = &Error{505, "HTTP version not supported"}
+	ErrBareCR             = &Error{400, "bare CR in head"}
+	ErrBareLF             = &Error{400, "bare LF in head"}
+	ErrObsFold            = &Error{400, "obsolete line folding"}
+	ErrSpaceBeforeColon   = &Error{400, "whitespace between field name and colon"}
+	ErrFieldName          = &Error{400, "invalid field name"}
+	ErrFieldValue         = &Error{400, "invalid character in field value"}
+	ErrMethod             = &Error{400, "invalid method"}
+	ErrTarget             = &Error{400, "invalid request target"}
+	ErrRequestLine        = &Error{400, "malformed request line"}
+	ErrVersion            = &Error{400, "malformed HTTP version"}
+	ErrStatusLine         = &Error{400, "malformed status line"}
+	ErrContentLength      = &Error{400, "invalid Content-Length"}
+	ErrDuplicateLength    = &Error{400, "more than one Content-Length"}
+	ErrLengthAndEncoding  = &Error{400, "both Content-Length and Transfer-Encoding"}
+	ErrChunkedNotFinal    = &Error{400, "Transfer-Encoding does not end in chunked"}
+	ErrEncodingHTTP10     = &Error{400, "Transfer-Encoding in an HTTP/1.0 message"}
+	ErrBadEncoding        = &Error{400, "malformed Transfer-Encoding"}
+	ErrMissingHost        = &Error{400, "missing Host"}
+	ErrDuplicateHost      = &Error{400, "more than one Host"}
+	ErrHost               = &Error{400, "invalid Host"}
+	ErrURITooLong         = &Error{414, "request line too long"}
+	ErrHeadTooLarge       = &Error{431, "head too large"}
+	ErrTooManyFields      = &Error{431, "too many header fields"}
+	ErrUnknownEncoding    = &Error{501, "unknown transfer coding"}
+	ErrCodingNotForwarded = &Error{501, "transfer coding other than chunked"}
+	ErrConnect            = &Error{501, "CONNECT is not supported by a reverse proxy"}
+	ErrHTTPVersion        = &Error{505, "HTTP version not supported"}
 )
 
 // RequestHead is a parsed request head. Its zero value is ready to use;
@@ -118,6 +119,36 @@ func (h *RequestHead) Idempotent() bool {
 // Field returns the value of the first field named name (compared
 // case-insensitively), or nil.
 func (h *RequestHead) Field(name string) []byte { return lookup(h.Fields, name) }
+
+// splitTarget splits an absolute-form target (RFC 9112 §3.2.2) into its
+// authority and the rest (path and query, possibly empty). For any other
+// form authority is nil and rest is the target.
+func splitTarget(t []byte) (authority, rest []byte) {
+	var i int
+	switch {
+	case HasPrefixFold(t, "http://"):
+		i = len("http://")
+	case HasPrefixFold(t, "https://"):
+		i = len("https://")
+	default:
+		return nil, t
+	}
+	j := i
+	for j < len(t) && t[j] != '/' && t[j] != '?' {
+		j++
+	}
+	return t[i:j], t[j:]
+}
+
+// EffectiveHost returns the host the request is for, with its port: the
+// authority of an absolute-form target, which wins over Host (RFC 9112
+// §3.2.2), else Host.
+func (h *RequestHead) EffectiveHost() []byte {
+	if a, _ := splitTarget(h.Target); a != nil {
+		return a
+	}
+	return h.Host
+}
 
 // IsNavigation reports whether the request comes from a browser loading a
 // page: it asks for a document or an iframe (Sec-Fetch-Dest), or, without
@@ -499,6 +530,11 @@ func (h *RequestHead) interpret() error {
 			return ErrUnknownEncoding
 		case !enc.chunked:
 			return ErrChunkedNotFinal // RFC 9112 §6.3 item 4
+		case enc.other:
+			// A coding we know but do not forward (gzip, chunked): the
+			// backend gets exactly "chunked" or nothing, so that no
+			// parser downstream can read the framing differently.
+			return ErrCodingNotForwarded
 		}
 		h.Chunked = true
 	}
@@ -520,13 +556,14 @@ type codings struct {
 	present    bool  // a Transfer-Encoding field was seen
 	chunked    bool  // the last coding so far is chunked
 	sawChunked bool  // chunked appeared at all
+	other      bool  // a registered coding other than chunked appeared
 	unknown    bool  // a coding we do not implement appeared
 	err        error // ErrBadEncoding when a list is malformed
 }
 
 // add reads one field value. It looks at every coding even after an
-// unknown one, so that whether chunked is final is always known: a
-// response framed by "x-custom, chunked" is chunked (RFC 9112 §6.3 item 4).
+// unknown one, so that whether chunked is final is always known. Empty
+// list elements are ignored (RFC 9110 §5.6.1).
 func (c *codings) add(v []byte) {
 	c.present = true
 	seen := false
@@ -547,7 +584,9 @@ func (c *codings) add(v []byte) {
 			}
 			c.chunked, c.sawChunked = true, true
 			return
-		case !knownCoding(name):
+		case knownCoding(name):
+			c.other = true
+		default:
 			c.unknown = true
 		}
 		c.chunked = false
@@ -557,11 +596,13 @@ func (c *codings) add(v []byte) {
 	}
 }
 
-// knownCoding reports whether name is a registered transfer coding other
-// than chunked (RFC 9112 §7); the proxy forwards them untouched.
+// knownCoding reports whether name is a registered content coding that a
+// response may carry as a transfer coding before chunked (RFC 9112 §7,
+// RFC 9110 §8.4.1): the proxy forwards such a response untouched.
+// "identity" is not one: it was removed from the registry (RFC 9112 §7).
 func knownCoding(name []byte) bool {
 	return EqualFold(name, "gzip") || EqualFold(name, "x-gzip") || EqualFold(name, "deflate") ||
-		EqualFold(name, "compress") || EqualFold(name, "x-compress") || EqualFold(name, "identity")
+		EqualFold(name, "compress") || EqualFold(name, "x-compress")
 }
 
 // ResponseHead is a parsed response head; like RequestHead, its slices
@@ -727,17 +768,23 @@ func (h *ResponseHead) interpret() error {
 		}
 	}
 	if enc.present {
-		if enc.err != nil {
+		switch {
+		case enc.err != nil:
 			return enc.err
-		}
-		if lengths > 0 {
+		case lengths > 0:
 			// §6.3 item 3: "ought to be handled as an error".
 			return ErrLengthAndEncoding
+		case enc.unknown:
+			// A coding neither we nor a browser may understand: the
+			// body's end could only be guessed.
+			return ErrUnknownEncoding
+		case !enc.chunked:
+			// §6.3 item 4 would delimit the body by the close; a proxy
+			// that guessed so while another reader saw chunks could be
+			// desynchronised, so only chunked-final framing passes.
+			return ErrChunkedNotFinal
 		}
-		// Codings that do not end in chunked (unknown ones included)
-		// leave the body delimited by the close of the connection (§6.3
-		// item 4); ContentLength stays -1.
-		h.Chunked = enc.chunked
+		h.Chunked = true
 		if h.Minor == 0 {
 			// §6.1: an HTTP/1.0 message with Transfer-Encoding has
 			// faulty framing; close the connection after it.

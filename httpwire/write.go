@@ -134,20 +134,39 @@ type RequestRewrite struct {
 
 // AppendRequestHead appends the head sent to the backend for req: the
 // request line and fields as received, less the hop-by-hop fields (RFC 9110
-// §7.6.1), plus Forwarded (RFC 7239, appended to the client's) and
-// X-Forwarded-For (appended), X-Forwarded-Host and X-Forwarded-Proto.
+// §7.6.1), plus Forwarded (RFC 7239) and X-Forwarded-For, both appended to
+// the client's, and X-Forwarded-Host and X-Forwarded-Proto, which replace
+// the client's (they say what the proxy saw, not what a client claims).
+//
+// Framing is normalised: a chunked body is announced by exactly one
+// "Transfer-Encoding: chunked" line. An absolute-form target goes out in
+// origin-form (path and query) with Host set to its authority (RFC 9112
+// §3.2.2: the target's authority wins over Host).
 func AppendRequestHead(dst []byte, req *RequestHead, rw *RequestRewrite) []byte {
-	dst = append(dst, req.Method...)
-	dst = append(dst, ' ')
-	dst = append(dst, req.Target...)
+	authority, target := splitTarget(req.Target)
+	host := req.Host
+	if authority != nil {
+		host = authority
+		if len(target) == 0 || target[0] == '?' {
+			dst = append(dst, req.Method...)
+			dst = append(dst, " /"...)
+		} else {
+			dst = append(dst, req.Method...)
+			dst = append(dst, ' ')
+		}
+	} else {
+		dst = append(dst, req.Method...)
+		dst = append(dst, ' ')
+	}
+	dst = append(dst, target...)
 	dst = append(dst, " HTTP/1."...)
 	dst = append(dst, byte('0'+req.Minor))
 	dst = append(dst, "\r\n"...)
 
-	var forwarded, xff, xfHost, xfProto bool
+	var forwarded, xff bool
 	for _, f := range req.Fields {
 		switch fieldKind(f.Name) {
-		case kindConnection, kindKeepAlive, kindProxyConnection, kindTE:
+		case kindConnection, kindKeepAlive, kindProxyConnection, kindTE, kindXForwardedHost, kindXForwardedProto:
 			continue
 		case kindUpgrade:
 			if !req.Upgrade {
@@ -159,10 +178,6 @@ func AppendRequestHead(dst []byte, req *RequestHead, rw *RequestRewrite) []byte 
 		case kindXForwardedFor:
 			xff = true
 			continue
-		case kindXForwardedHost:
-			xfHost = true
-		case kindXForwardedProto:
-			xfProto = true
 		case kindAcceptEncoding:
 			if rw.Identity {
 				continue
@@ -171,7 +186,14 @@ func AppendRequestHead(dst []byte, req *RequestHead, rw *RequestRewrite) []byte 
 			if rw.ChangedAt != 0 && mayPredate(f.Value, rw.ChangedAt) {
 				continue
 			}
-		case kindContentLength, kindTransferEncoding, kindHost:
+		case kindTransferEncoding:
+			continue // written once below, as exactly "chunked"
+		case kindHost:
+			if authority != nil {
+				dst = AppendField(dst, f.Name, authority)
+				continue
+			}
+		case kindContentLength:
 			// Framing fields stay even if Connection names them: dropping
 			// one would let a client change how the backend frames the body.
 		default:
@@ -180,6 +202,9 @@ func AppendRequestHead(dst []byte, req *RequestHead, rw *RequestRewrite) []byte 
 			}
 		}
 		dst = AppendField(dst, f.Name, f.Value)
+	}
+	if req.Chunked {
+		dst = append(dst, "Transfer-Encoding: chunked\r\n"...)
 	}
 	if req.Upgrade {
 		dst = append(dst, "Connection: Upgrade\r\n"...)
@@ -202,10 +227,10 @@ func AppendRequestHead(dst []byte, req *RequestHead, rw *RequestRewrite) []byte 
 	} else {
 		dst = append(dst, "for=unknown"...)
 	}
-	if len(req.Host) > 0 {
+	if len(host) > 0 {
 		// The Host grammar excludes '"' and '\', so it quotes as is.
 		dst = append(dst, `;host="`...)
-		dst = append(dst, req.Host...)
+		dst = append(dst, host...)
 		dst = append(dst, '"')
 	}
 	dst = append(dst, ";proto="...)
@@ -221,16 +246,14 @@ func AppendRequestHead(dst []byte, req *RequestHead, rw *RequestRewrite) []byte 
 		dst = append(dst, "unknown"...)
 	}
 	dst = append(dst, "\r\n"...)
-	if !xfHost && len(req.Host) > 0 {
+	if len(host) > 0 {
 		dst = append(dst, "X-Forwarded-Host: "...)
-		dst = append(dst, req.Host...)
+		dst = append(dst, host...)
 		dst = append(dst, "\r\n"...)
 	}
-	if !xfProto {
-		dst = append(dst, "X-Forwarded-Proto: "...)
-		dst = append(dst, proto...)
-		dst = append(dst, "\r\n"...)
-	}
+	dst = append(dst, "X-Forwarded-Proto: "...)
+	dst = append(dst, proto...)
+	dst = append(dst, "\r\n"...)
 	return append(dst, "\r\n"...)
 }
 

@@ -367,15 +367,18 @@ func TestForwardingFields(t *testing.T) {
 	c, br := dialRaw(t, addr)
 	port := c.LocalAddr().(*net.TCPAddr).Port
 	io.WriteString(c, "GET /p HTTP/1.1\r\nHost: example.test:8000\r\nForwarded: for=192.0.2.1\r\nX-Forwarded-For: 192.0.2.1\r\n"+
-		"X-Forwarded-Proto: https\r\nConnection: keep-alive, X-Secret\r\nX-Secret: s\r\nKeep-Alive: 5\r\nTE: trailers\r\n"+
+		"X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nConnection: keep-alive, X-Secret\r\nX-Secret: s\r\nKeep-Alive: 5\r\nTE: trailers\r\n"+
 		"Proxy-Connection: x\r\nUpgrade: h2c\r\nX-Kept: k\r\n\r\n")
 	if _, err := http.ReadResponse(br, nil); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := be.received()
-	want := "GET /p HTTP/1.1\r\nHost: example.test:8000\r\nX-Forwarded-Proto: https\r\nX-Kept: k\r\n" +
+	// Forwarded and X-Forwarded-For are lists the proxy appends to; the
+	// client's X-Forwarded-Host and -Proto are replaced: a client must not
+	// be able to claim another host or scheme.
+	want := "GET /p HTTP/1.1\r\nHost: example.test:8000\r\nX-Kept: k\r\n" +
 		fmt.Sprintf("Forwarded: for=192.0.2.1, for=\"127.0.0.1:%d\";host=\"example.test:8000\";proto=http\r\n", port) +
-		"X-Forwarded-For: 192.0.2.1, 127.0.0.1\r\nX-Forwarded-Host: example.test:8000\r\n\r\n"
+		"X-Forwarded-For: 192.0.2.1, 127.0.0.1\r\nX-Forwarded-Host: example.test:8000\r\nX-Forwarded-Proto: http\r\n\r\n"
 	if raw != want {
 		t.Fatalf("backend received\n%q\nwant\n%q", raw, want)
 	}
@@ -467,7 +470,7 @@ type remoteConn struct {
 func (c remoteConn) RemoteAddr() net.Addr { return c.remote }
 
 func TestErrorPageShowsOutputOnlyToLoopbackClients(t *testing.T) {
-	page := &ErrorPage{Status: 503, Title: "app.py exited with status 1", Detail: "Fix it.", Output: []byte("Traceback: secret <b>\n")}
+	page := &ErrorPage{Status: 503, Title: "app.py exited with status 1", Detail: "The command `python3 app.py --token=x` stopped.", Output: []byte("Traceback: secret <b>\n")}
 	for _, tt := range []struct {
 		name       string
 		ip         string
@@ -487,6 +490,9 @@ func TestErrorPageShowsOutputOnlyToLoopbackClients(t *testing.T) {
 				out := string(c.appendPage(nil, page, html, false))
 				if strings.Contains(out, "Traceback") != tt.wantOutput {
 					t.Errorf("html=%v: output shown = %v, want %v:\n%s", html, !tt.wantOutput, tt.wantOutput, out)
+				}
+				if strings.Contains(out, "--token=x") != tt.wantOutput {
+					t.Errorf("html=%v: command line shown = %v, want %v:\n%s", html, !tt.wantOutput, tt.wantOutput, out)
 				}
 				if html && tt.wantOutput && !strings.Contains(out, "Traceback: secret &lt;b&gt;") {
 					t.Errorf("output not escaped:\n%s", out)

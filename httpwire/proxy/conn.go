@@ -132,6 +132,11 @@ func (c *conn) serve() {
 func (c *conn) handle() bool {
 	c.epoch = c.srv.epoch.Load()
 	c.isHead = c.req.IsHead()
+	// An HTTP/1.0 request may have no Host; a browser always sends one,
+	// so it cannot be a rebinding page's.
+	if host := c.req.EffectiveHost(); (len(host) > 0 || c.req.Minor == 1) && !c.srv.Hosts.Allows(host) {
+		return c.refuseHost(host)
+	}
 	if p := c.srv.LocalPrefix; p != "" && hasPathPrefix(originPath(c.req.Target), p) {
 		return c.serveLocal()
 	}

@@ -3,8 +3,10 @@ package proxy
 import (
 	"crypto/sha1"
 	"encoding/base64"
+	"html"
 	"net"
 	"strconv"
+	"strings"
 
 	"reloadproxy/httpwire"
 )
@@ -25,6 +27,11 @@ type Endpoint struct {
 	// connection's goroutine runs WebSocket, so it may block for the
 	// whole session.
 	WebSocket func(conn net.Conn, buffered []byte)
+	// ExtensionOrigins lets browser extensions (chrome-extension://,
+	// moz-extension://, safari-web-extension://) open the WebSocket, as
+	// the LiveReload extension does. Pages must always come from an
+	// allowed host (Server.Hosts), or send no Origin (not a browser).
+	ExtensionOrigins bool
 }
 
 // Bodies of the proxy's own error answers.
@@ -43,7 +50,7 @@ func (c *conn) serveLocal() bool {
 	case !ok:
 		return c.answerLocal(404, notFound, keep)
 	case ep.WebSocket != nil:
-		return c.acceptWebSocket(ep.WebSocket)
+		return c.acceptWebSocket(ep)
 	case !c.isHead && string(req.Method) != "GET":
 		return c.answerLocalWith(405, "Allow: GET, HEAD\r\n", "text/plain; charset=utf-8", methodNotAllowed, keep)
 	}
@@ -88,11 +95,16 @@ const webSocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // (RFC 6455 §4.2.1), answers 101 and hands the connection to serve. It
 // reports whether the connection stays with this goroutine (never: it is
 // handed over, or closed after an error).
-func (c *conn) acceptWebSocket(serve func(net.Conn, []byte)) bool {
+func (c *conn) acceptWebSocket(ep Endpoint) bool {
 	req := &c.req
 	fail := func(status int, extra, msg string) bool {
 		c.answerLocalWith(status, extra, "text/plain; charset=utf-8", []byte(msg+"\n"), false)
 		return false
+	}
+	// A page on another site may open a WebSocket to any address: its
+	// Origin says whose it is (RFC 6455 §10.2). No Origin: not a browser.
+	if origin := req.Field("Origin"); origin != nil && !c.srv.Hosts.originAllowed(origin, ep.ExtensionOrigins) {
+		return fail(403, "", "this socket is for reloadproxy's own pages; Origin "+string(origin)+" is not allowed")
 	}
 	switch {
 	case string(req.Method) != "GET":
@@ -128,7 +140,7 @@ func (c *conn) acceptWebSocket(serve func(net.Conn, []byte)) bool {
 		return false
 	}
 	c.handedOff = true
-	serve(c.nc, c.in.buffered())
+	ep.WebSocket(c.nc, c.in.buffered())
 	return false
 }
 
@@ -142,4 +154,24 @@ func hasToken(v []byte, tok string) bool {
 		}
 	})
 	return found
+}
+
+// refuseHost answers 403 to a request for a host the allow-list refuses,
+// naming the flag that would allow it, and closes the connection.
+func (c *conn) refuseHost(host []byte) bool {
+	name := string(hostName(host))
+	flag := "--allowed-host " + strings.ToLower(name)
+	if c.srv.Hosts.firstRefusal(name) {
+		c.srv.logf("refused requests for host %q (a name other than localhost or an IP address could be DNS rebinding); to allow it: %s", name, flag)
+	}
+	msg := "reloadproxy answers only requests for localhost, IP addresses and the names it is given; " +
+		"this request was for " + strconv.Quote(name) + ". To allow that name, start reloadproxy with " + flag + "."
+	if !c.req.IsNavigation() {
+		return c.answerLocalWith(403, "", "text/plain; charset=utf-8", []byte("403 forbidden: "+msg+"\n"), false)
+	}
+	page := "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>403 · host not allowed</title></head>\n" +
+		"<body style=\"font:16px/1.5 system-ui,sans-serif;max-width:50rem;margin:3rem auto;padding:0 1.5rem\">" +
+		"<h1 style=\"font-size:1.4rem\">403 Forbidden: host not allowed</h1>\n<p>" + html.EscapeString(msg) + "</p>\n" +
+		"<p>This protects your app from other web sites that point a name of theirs at your machine (DNS rebinding).</p></body></html>\n"
+	return c.answerLocalWith(403, "", "text/html; charset=utf-8", []byte(page), false)
 }

@@ -35,23 +35,24 @@ type pageFor struct {
 
 // appendErrorPage renders an error page response: HTML for browsers, with
 // the reload client so the tab turns back into the app by itself; plain
-// text for everything else. The backend's output is shown to local clients
-// only.
+// text for everything else. The detail (which names the command) and the
+// backend's output are shown to clients on this machine only; others get
+// the status and the one-line title.
 func appendErrorPage(dst []byte, page *ErrorPage, to pageFor) []byte {
 	var body []byte
 	ctype := "text/plain; charset=utf-8"
-	output := page.Output
+	detail, output := page.Detail, page.Output
 	if !to.loopback {
-		output = nil
+		detail, output = "", nil
 	}
 	if to.nav {
 		ctype = "text/html; charset=utf-8"
-		body = appendHTMLPage(nil, page, output, to.tag)
+		body = appendHTMLPage(nil, page, detail, output, to.tag)
 	} else {
 		body = append(body, page.Title...)
 		body = append(body, "\n\n"...)
-		if page.Detail != "" {
-			body = append(body, page.Detail...)
+		if detail != "" {
+			body = append(body, detail...)
 			body = append(body, '\n')
 		}
 		if len(output) > 0 {
@@ -78,7 +79,7 @@ func appendErrorPage(dst []byte, page *ErrorPage, to pageFor) []byte {
 	return dst
 }
 
-func appendHTMLPage(dst []byte, page *ErrorPage, output, inject []byte) []byte {
+func appendHTMLPage(dst []byte, page *ErrorPage, detail string, output, inject []byte) []byte {
 	title := html.EscapeString(page.Title)
 	dst = append(dst, `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">`...)
@@ -97,8 +98,8 @@ footer{color:#777;font-size:.85rem;margin-top:2rem}
 <p class="status">%d %s</p>
 <h1>%s</h1>
 `, page.Status, title, page.Status, httpwire.StatusText(page.Status), title)
-	if page.Detail != "" {
-		dst = fmt.Appendf(dst, "<p>%s</p>\n", html.EscapeString(page.Detail))
+	if detail != "" {
+		dst = fmt.Appendf(dst, "<p>%s</p>\n", html.EscapeString(detail))
 	}
 	if len(output) > 0 {
 		dst = fmt.Appendf(dst, "<p>Last output:</p>\n<pre>%s</pre>\n", html.EscapeString(string(output)))

@@ -26,6 +26,11 @@ type Server struct {
 	// endpoints answer every request.
 	Backend Backend
 
+	// Hosts is the Host allow-list, checked for every request before
+	// anything else: a refused request gets 403 and reaches neither the
+	// backend, nor the disk, nor an endpoint. Nil allows every host.
+	Hosts *HostPolicy
+
 	// LocalPrefix is the path prefix of the proxy's own endpoints, such as
 	// "/.reloadproxy/" ("/" for a port that serves nothing else). Requests
 	// under it are never proxied: they get Local's endpoint, else 404.

@@ -1,6 +1,11 @@
 package proxy
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -32,6 +37,11 @@ func TestSmuggling(t *testing.T) {
 		{"TE chunked not final", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n" + smuggled,
 			"HTTP/1.1 400", nil},
 		{"TE gzip only", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n" + smuggled, "HTTP/1.1 400", nil},
+		{"TE gzip then chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" + smuggled, "HTTP/1.1 501", nil},
+		{"TE identity then chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity, chunked\r\n\r\n0\r\n\r\n" + smuggled, "HTTP/1.1 501", nil},
+		{"TE gzip and chunked on two lines", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled,
+			"HTTP/1.1 501", nil},
+		{"TE empty elements around gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: , gzip,,chunked\r\n\r\n0\r\n\r\n" + smuggled, "HTTP/1.1 501", nil},
 		{"TE chunked twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 			"HTTP/1.1 400", nil},
 		{"TE unknown coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", "HTTP/1.1 501", nil},
@@ -93,4 +103,74 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// TestRequestFramingNormalised checks, byte for byte, what the backend
+// receives for the Transfer-Encoding forms the proxy accepts: always one
+// "Transfer-Encoding: chunked" line, whatever list the client wrote.
+func TestRequestFramingNormalised(t *testing.T) {
+	const body = "5\r\nhello\r\n0\r\n\r\n"
+	for _, te := range []string{
+		"Transfer-Encoding: chunked\r\n",
+		"Transfer-Encoding: Chunked\r\n",
+		"Transfer-Encoding: chunked,\r\n",
+		"Transfer-Encoding: ,chunked\r\n",
+		"Transfer-Encoding: , chunked ,,\r\n",
+		"Transfer-Encoding:\tchunked\r\n",
+	} {
+		t.Run(te, func(t *testing.T) {
+			be := startRecordingBackend(t, respondOK)
+			addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}})
+			c, br := dialRaw(t, addr)
+			port := c.LocalAddr().(*net.TCPAddr).Port
+			io.WriteString(c, "POST /up HTTP/1.1\r\nHost: a\r\n"+te+"X-After: 1\r\nConnection: close\r\n\r\n"+body)
+			if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			raw, _ := be.received()
+			want := "POST /up HTTP/1.1\r\nHost: a\r\nX-After: 1\r\nTransfer-Encoding: chunked\r\n" +
+				fmt.Sprintf("Forwarded: for=\"127.0.0.1:%d\";host=\"a\";proto=http\r\n", port) +
+				"X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Host: a\r\nX-Forwarded-Proto: http\r\n\r\n" + body
+			if raw != want {
+				t.Errorf("backend received\n%q\nwant\n%q", raw, want)
+			}
+		})
+	}
+}
+
+// TestResponseFramingRefused checks that a response whose Transfer-Encoding
+// is not known codings ending in chunked gets 502, and that the proxy
+// closes the backend connection it came on.
+func TestResponseFramingRefused(t *testing.T) {
+	for _, te := range []string{
+		"Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n",
+		"Transfer-Encoding: identity, chunked\r\n",
+		"Transfer-Encoding: x-custom, chunked\r\n",
+		"Transfer-Encoding: gzip\r\n",
+		"Transfer-Encoding: chunked, gzip\r\n",
+	} {
+		t.Run(te, func(t *testing.T) {
+			closed := make(chan error, 1)
+			backend := serveTCP(t, func(c net.Conn) {
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\n"+te+"\r\n5\r\nhello\r\n0\r\n\r\n")
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				_, err := br.ReadByte()
+				closed <- err
+			})
+			addr := startProxy(t, &Server{Backend: &fixedBackend{addr: backend}})
+			c, br := dialRaw(t, addr)
+			io.WriteString(c, "GET /bad HTTP/1.1\r\nHost: a\r\n\r\n")
+			resp, _ := readResponse(t, br, "GET")
+			if resp.StatusCode != 502 {
+				t.Fatalf("status %d, want 502", resp.StatusCode)
+			}
+			if err := <-closed; err != io.EOF {
+				t.Errorf("backend connection after the refused response: %v, want EOF (closed by the proxy)", err)
+			}
+		})
+	}
 }
