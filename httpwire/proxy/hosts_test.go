@@ -99,7 +99,7 @@ func TestHostRefused(t *testing.T) {
 	srv := &Server{
 		Backend: &fixedBackend{addr: be.addr()}, Hosts: NewHostPolicy(), LocalPrefix: testPrefix,
 		Local: map[string]Endpoint{testScript: {ContentType: "text/javascript", Body: testScriptBody}, testSocket: {WebSocket: echoSocket}},
-		Logf: func(f string, a ...any) { logged = append(logged, f) },
+		Logf:  func(f string, a ...any) { logged = append(logged, f) },
 	}
 	addr := startProxy(t, srv)
 	for _, req := range []string{
