@@ -56,6 +56,15 @@ type conn struct {
 	fwd      httpwire.RequestRewrite // the client's forwarding fields, set once
 	loopback bool                    // the client is on this machine
 
+	// The client watch: while a request waits on the backend, a timer
+	// checks every clientCheckInterval whether the client left, so that
+	// the backend connection is closed as it would be without the proxy.
+	watch    *time.Timer
+	watching atomic.Bool
+	peek     [1]byte // for the timer's goroutine only
+	probeFn  func(fd uintptr)
+	left     bool // probeFn's result
+
 	body       requestBody // the request-body copy, when it runs on its own goroutine
 	respChunks httpwire.ChunkedScanner
 	inj        injection
@@ -83,6 +92,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		}
 	}
 	c.up.init(&c.state)
+	c.probeFn = c.probeClient
 	c.fwd.Proto = s.Proto
 	c.setClientAddr(nc.RemoteAddr())
 	return c
@@ -196,6 +206,7 @@ func (c *conn) awaitRequest() bool {
 		if !c.state.CompareAndSwap(stateActive, waiting) {
 			return false
 		}
+		c.nc.SetReadDeadline(time.Now().Add(c.srv.idleTimeout()))
 		err := c.raw.Read(c.readFirst)
 		if !c.state.CompareAndSwap(waiting, stateActive) || err != nil || c.in.len() == 0 {
 			return false // closed, or the client went away
@@ -207,6 +218,7 @@ func (c *conn) awaitRequest() bool {
 	c.served = true
 	c.in.get()
 	c.getOut()
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.idleTimeout()))
 	return true
 }
 
@@ -315,12 +327,66 @@ func (c *conn) lingerClose() {
 	}
 }
 
+// writeClient writes p to the client; a client that accepts none of it
+// within the write timeout is dropped.
 func (c *conn) writeClient(p []byte) bool {
 	if len(p) == 0 {
 		return true
 	}
+	c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout()))
 	_, err := c.nc.Write(p)
 	return err == nil
+}
+
+// watchClient starts checking, every clientCheckInterval, whether the client
+// has gone (EOF or reset) while its request waits on the backend or its
+// response stream is idle. A fast request never sees the timer fire.
+func (c *conn) watchClient() {
+	if c.raw == nil {
+		return
+	}
+	c.watching.Store(true)
+	if c.watch == nil {
+		c.watch = time.AfterFunc(clientCheckInterval, c.checkClient)
+		return
+	}
+	c.watch.Reset(clientCheckInterval)
+}
+
+// unwatchClient stops the client watch.
+func (c *conn) unwatchClient() {
+	if c.watch != nil && c.watching.Load() {
+		c.watching.Store(false)
+		c.watch.Stop()
+	}
+}
+
+// checkClient runs on the watch timer's goroutine. A client that left gets
+// both connections closed: the backend sees the disconnect, and the
+// descriptors are freed even while the connection's goroutine is still
+// blocked (waiting for a starting backend, say).
+func (c *conn) checkClient() {
+	if !c.watching.Load() {
+		return
+	}
+	c.left = false
+	if c.raw.Control(c.probeFn) != nil || c.left {
+		c.state.Store(stateClosing)
+		c.up.close()
+		c.nc.Close()
+		return
+	}
+	if c.watching.Load() {
+		c.watch.Reset(clientCheckInterval)
+	}
+}
+
+// probeClient peeks at the client socket: EOF or an error other than "no
+// data yet" means the client is gone. Bytes (a pipelined request) mean it
+// is still there.
+func (c *conn) probeClient(fd uintptr) {
+	n, _, err := syscall.Recvfrom(int(fd), c.peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	c.left = err == nil && n == 0 || err != nil && err != syscall.EAGAIN && err != syscall.EINTR
 }
 
 // bufferedBody is what is known of the request body once the head is read.

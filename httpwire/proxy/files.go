@@ -54,23 +54,37 @@ func (c *conn) serveFile() bool {
 	return true
 }
 
+// sendChunk is how much of a static body goes out per write deadline: a
+// client must take that much within the write timeout.
+const sendChunk = 256 << 10
+
 // sendBody sends what body holds after the head: exactly length bytes
 // (length < 0: until its EOF), by sendfile(2) when the client is TCP and
 // body is a file section.
 func (c *conn) sendBody(body io.Reader, length int64) bool {
 	var written int64
-	var err error
-	if c.tcp != nil {
-		written, err = c.tcp.ReadFrom(body)
-	} else {
-		written, err = io.Copy(c.nc, body)
+	c.limited.R = body
+	for {
+		c.limited.N = sendChunk
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout()))
+		var n int64
+		var err error
+		if c.tcp != nil {
+			n, err = c.tcp.ReadFrom(&c.limited)
+		} else {
+			n, err = io.Copy(c.nc, &c.limited)
+		}
+		written += n
+		if err != nil || n < sendChunk {
+			c.limited.R = nil
+			return err == nil && (length < 0 || written == length)
+		}
 	}
-	return err == nil && (length < 0 || written == length)
 }
 
 // skipRequestBody reads and drops the rest of a Content-Length body.
 func (c *conn) skipRequestBody(left int64) bool {
-	c.nc.SetReadDeadline(time.Now().Add(c.srv.headTimeout()))
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.bodyTimeout()))
 	for left > 0 {
 		if c.in.len() == 0 {
 			if n, err := c.in.fill(c.nc); n == 0 && err != nil {

@@ -15,20 +15,31 @@ const (
 	maxReplayBody = 64 << 10
 	// maxAttempts bounds how often one request is sent or dialed.
 	maxAttempts = 6
-	// spliceMin is the body size from which bodies are moved by splice(2)
-	// rather than through our buffer.
-	spliceMin = 32 << 10
+	// maxInterim bounds the 1xx responses relayed before the final one: a
+	// backend that sends them without end gets a 502 instead of the
+	// proxy's attention forever.
+	maxInterim = 100
 )
 
 var (
 	errNoResponse      = errors.New("proxy: backend closed the connection before answering")
 	errUnsolicited     = errors.New("proxy: backend sent 101 to a request that did not ask to upgrade")
 	errResponseTimeout = errors.New("proxy: backend did not answer in time")
+	errTooManyInterim  = errors.New("proxy: backend sent 1xx responses without end")
 )
 
-// proxy sends the request to the backend and its response to the client.
-// It reports whether the client connection stays open.
+// proxy sends the request to the backend and its response to the client,
+// watching the client meanwhile (see watchClient). It reports whether the
+// client connection stays open.
 func (c *conn) proxy() bool {
+	c.watchClient()
+	keep := c.forward()
+	c.unwatchClient()
+	return keep
+}
+
+// forward is proxy without the client watch.
+func (c *conn) forward() bool {
 	req := &c.req
 	isHead := c.isHead
 	upgrade := req.Upgrade
@@ -163,6 +174,7 @@ func (c *conn) readResponseHead(clientMinor int) error {
 		defer u.nc.SetReadDeadline(time.Time{})
 	}
 	got := false // any byte of a response received
+	interim := 0
 	for {
 		if u.in.len() > 0 {
 			got = true
@@ -171,6 +183,9 @@ func (c *conn) readResponseHead(clientMinor int) error {
 				if u.resp.Status >= 200 || u.resp.Status == 101 {
 					u.headLen = n
 					return nil
+				}
+				if interim++; interim > maxInterim {
+					return errTooManyInterim
 				}
 				// 1xx interim response (RFC 9110 §15.2): relay it, except
 				// to HTTP/1.0 clients, which must not receive one.
@@ -244,13 +259,6 @@ func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor 
 			if c.respChunks.Done() {
 				return true
 			}
-			if left := c.respChunks.DataLeft(); left >= spliceMin && u.in.len() == 0 {
-				if !c.copyBody(int64(left)) {
-					return false
-				}
-				c.respChunks.SkipData(left)
-				continue
-			}
 			if _, err := u.in.fill(u.nc); err != nil && u.in.len() == 0 {
 				return false
 			}
@@ -269,21 +277,17 @@ func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor 
 }
 
 // copyBody moves n body bytes (n < 0: until EOF) from the backend to the
-// client, by splice(2) when both are TCP and the body is large.
+// client. The bytes pass through the backend connection's buffer, a large
+// one once the body is long: each write to the client is then bounded by
+// the write timeout on its own, so a stream that keeps moving, however
+// slowly or with whatever pauses on the backend's side, is never cut.
 func (c *conn) copyBody(n int64) bool {
 	u := &c.up
 	if n == 0 {
 		return true
 	}
-	if c.tcp != nil && u.tcp != nil && (n < 0 || n >= spliceMin) {
-		if n < 0 {
-			_, err := c.tcp.ReadFrom(u.tcp)
-			return err == nil
-		}
-		c.limited = io.LimitedReader{R: u.tcp, N: n}
-		written, err := c.tcp.ReadFrom(&c.limited)
-		c.limited.R = nil
-		return err == nil && written == n
+	if n < 0 || n > int64(len(u.in.b)) {
+		u.in.enlarge()
 	}
 	for n != 0 {
 		m, err := u.in.fill(u.nc)

@@ -125,6 +125,9 @@ func (c *conn) backendFailurePage(err error) *ErrorPage {
 			Title:  "Your server did not answer within " + c.srv.ResponseTimeout.String(),
 			Detail: "The request reached the server at " + c.up.addr + " but no response head came back in time (--response-timeout).",
 		}
+	case err == errTooManyInterim:
+		c.srv.logf("backend at %s sent more than %d interim (1xx) responses to one request", c.up.addr, maxInterim)
+		return &ErrorPage{Status: 502, Title: "Your server sent 1xx responses without end", Detail: "It never sent a final response."}
 	case err == errUnsolicited:
 		c.srv.logf("backend at %s switched protocols on a request that did not ask to upgrade", c.up.addr)
 		return &ErrorPage{Status: 502, Title: "Your server sent an unexpected 101 Switching Protocols", Detail: "The request did not ask to upgrade the connection."}

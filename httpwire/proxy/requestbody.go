@@ -1,8 +1,10 @@
 package proxy
 
 import (
+	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"reloadproxy/httpwire"
@@ -15,11 +17,13 @@ import (
 // and reads from c.nc); the connection's goroutine takes them back in
 // finishRequestBody.
 type requestBody struct {
-	in     *readBuf // the client connection's buffer
-	src    net.Conn // the client
-	srcTCP *net.TCPConn
-	dst    net.Conn // the backend: the connection's goroutine may close it, never replace it
-	dstTCP *net.TCPConn
+	in      *readBuf // the client connection's buffer
+	src     net.Conn // the client
+	dst     net.Conn // the backend: the connection's goroutine may close it, never replace it
+	timeout time.Duration
+	// cancelled is set by the connection's goroutine when it no longer
+	// wants the rest of the body; the copier then stops at its next read.
+	cancelled atomic.Bool
 
 	chunked  bool
 	length   int64                   // Content-Length of a body that is not chunked
@@ -33,9 +37,9 @@ type requestBody struct {
 // says what of it is already in c.in.
 func (c *conn) startRequestBody(body bufferedBody) {
 	b := &c.body
-	b.in, b.src, b.srcTCP = &c.in, c.nc, c.tcp
-	b.dst, b.dstTCP = c.up.nc, c.up.tcp
+	b.in, b.src, b.dst, b.timeout = &c.in, c.nc, c.up.nc, c.srv.bodyTimeout()
 	b.chunked, b.length, b.buffered = c.req.Chunked, c.req.ContentLength, body.n
+	b.cancelled.Store(false)
 	go b.run()
 }
 
@@ -59,14 +63,6 @@ func (b *requestBody) copy() error {
 	}
 	if !b.chunked {
 		left := b.length - int64(b.buffered)
-		if left >= spliceMin && b.in.len() == 0 && b.srcTCP != nil && b.dstTCP != nil {
-			lr := io.LimitedReader{R: b.srcTCP, N: left}
-			n, err := b.dstTCP.ReadFrom(&lr)
-			if err == nil && n < left {
-				err = io.ErrUnexpectedEOF
-			}
-			return err
-		}
 		for left > 0 {
 			if err := b.fill(); err != nil {
 				return err
@@ -99,14 +95,33 @@ func (b *requestBody) copy() error {
 	return nil
 }
 
-// fill reads from the client when the buffer is empty.
+// errBodyTimeout answers a request body that stopped coming.
+var errBodyTimeout = &httpwire.Error{Status: 408, Reason: "request body not received in time"}
+
+// errBodyCancelled ends a copy the connection no longer wants.
+var errBodyCancelled = errors.New("proxy: request body no longer wanted")
+
+// fill reads from the client when the buffer is empty: each read must
+// bring bytes within the body timeout.
 func (b *requestBody) fill() error {
 	if b.in.len() > 0 {
 		return nil
 	}
+	// Arm, then look at cancelled: finishRequestBody sets cancelled before
+	// it expires the deadline, so either this sees it, or that expiry
+	// comes after this arming and wakes the read.
+	b.src.SetReadDeadline(time.Now().Add(b.timeout))
+	if b.cancelled.Load() {
+		return errBodyCancelled
+	}
 	if _, err := b.in.fill(b.src); err != nil && b.in.len() == 0 {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+		switch {
+		case b.cancelled.Load():
+			return errBodyCancelled
+		case isTimeout(err):
+			return errBodyTimeout
+		case err == io.EOF:
+			return io.ErrUnexpectedEOF
 		}
 		return err
 	}
@@ -130,12 +145,10 @@ func (c *conn) requestBodyDone() bool {
 // client by expiring the client's read deadline.
 func (c *conn) finishRequestBody(keep bool) error {
 	if !keep {
+		c.body.cancelled.Store(true)
 		c.nc.SetReadDeadline(aLongTimeAgo)
 	}
 	err := <-c.body.done
-	if !keep {
-		c.nc.SetReadDeadline(time.Time{})
-	}
-	c.body.dst, c.body.dstTCP = nil, nil
+	c.body.dst = nil
 	return err
 }

@@ -52,8 +52,19 @@ type Server struct {
 	Files *static.FileServer
 
 	// HeadTimeout bounds the time from the first byte of a request head to
-	// its end; zero means DefaultHeadTimeout.
+	// its end; zero means DefaultHeadTimeout. Past it: 408.
 	HeadTimeout time.Duration
+	// IdleTimeout closes a connection with no request in progress, fresh
+	// or kept alive; zero means DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// BodyTimeout bounds the wait for the next bytes of a request body;
+	// zero means DefaultBodyTimeout. Past it: 408, and the connection
+	// closes.
+	BodyTimeout time.Duration
+	// WriteTimeout drops a client (and its backend connection) that
+	// accepts no response byte for that long; zero means
+	// DefaultWriteTimeout.
+	WriteTimeout time.Duration
 	// ResponseTimeout bounds the wait for a backend's response head; zero
 	// means no limit. Past it the client gets a 504 page.
 	ResponseTimeout time.Duration
@@ -79,8 +90,19 @@ type Server struct {
 	epoch atomic.Uint64
 }
 
-// DefaultHeadTimeout bounds the time from a head's first byte to its end.
-const DefaultHeadTimeout = 10 * time.Second
+// Default time bounds (DESIGN.md, "Time and memory bounds"). The time to a
+// backend's response head has none unless ResponseTimeout is set: a
+// developer stopped at a breakpoint must not get a timeout.
+const (
+	DefaultHeadTimeout  = 10 * time.Second
+	DefaultIdleTimeout  = 2 * time.Minute
+	DefaultBodyTimeout  = 60 * time.Second
+	DefaultWriteTimeout = 60 * time.Second
+)
+
+// clientCheckInterval is how often a client whose request waits on the
+// backend is checked for having left.
+const clientCheckInterval = time.Second
 
 // ErrServerClosed is returned by Serve after Close.
 var ErrServerClosed = errors.New("proxy: server closed")
@@ -206,12 +228,17 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) headTimeout() time.Duration {
-	if s.HeadTimeout > 0 {
-		return s.HeadTimeout
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
 	}
-	return DefaultHeadTimeout
+	return def
 }
+
+func (s *Server) headTimeout() time.Duration  { return orDefault(s.HeadTimeout, DefaultHeadTimeout) }
+func (s *Server) idleTimeout() time.Duration  { return orDefault(s.IdleTimeout, DefaultIdleTimeout) }
+func (s *Server) bodyTimeout() time.Duration  { return orDefault(s.BodyTimeout, DefaultBodyTimeout) }
+func (s *Server) writeTimeout() time.Duration { return orDefault(s.WriteTimeout, DefaultWriteTimeout) }
 
 func (s *Server) logf(format string, args ...any) {
 	if s.Logf != nil {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"time"
 
 	"reloadproxy/httpwire"
 )
@@ -13,6 +14,10 @@ import (
 // end, passing on each side's end of input as a half-close.
 func (c *conn) tunnel() {
 	u := &c.up
+	// A tunnel has no time bounds (a WebSocket may be quiet for hours),
+	// and its half-closes are not a client leaving.
+	c.unwatchClient()
+	c.nc.SetDeadline(time.Time{})
 	c.out = httpwire.AppendResponseHead(c.out[:0], &u.resp, httpwire.ResponseRewrite{Keep: true, ClientMinor: 1})
 	u.in.consume(u.headLen)
 	c.out = append(c.out, u.in.buffered()...)

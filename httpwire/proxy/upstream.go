@@ -104,6 +104,16 @@ func (u *upstream) drop() {
 	u.in.r, u.in.w = 0, 0
 }
 
+// close closes the backend connection from another goroutine (the client
+// left); the owner drops it when it notices.
+func (u *upstream) close() {
+	u.mu.Lock()
+	if u.nc != nil {
+		u.nc.Close()
+	}
+	u.mu.Unlock()
+}
+
 // abort is called by Server.Close from another goroutine.
 func (u *upstream) abort() {
 	u.mu.Lock()

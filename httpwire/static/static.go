@@ -32,10 +32,6 @@ import (
 // when the connection is TCP).
 const inlineFileMax = 32 << 10
 
-// maxInjectFile is the largest HTML file that gets the reload tag; larger
-// files are served untouched.
-const maxInjectFile = 8 << 20
-
 // FileServer serves the files under Root (static mode). Its zero value is
 // not usable: Root is required. It is safe for concurrent use; Root must
 // not change once the server runs.
@@ -202,7 +198,7 @@ func (a *answer) file(dst []byte, f *os.File, fi fs.FileInfo, base, real string)
 	size := fi.Size()
 	mod := fi.ModTime()
 	ctype := contentType(base, real, f)
-	inject := len(a.tag) > 0 && strings.HasPrefix(ctype, "text/html") && size <= maxInjectFile
+	inject := len(a.tag) > 0 && strings.HasPrefix(ctype, "text/html")
 
 	var rawTag, injTag [48]byte
 	etagRaw := appendETag(rawTag[:0], mod, size, false)

@@ -568,7 +568,7 @@ func TestStaticInjection(t *testing.T) {
 		{"not HTML", "GET", "/style.css", []string{"Sec-Fetch-Dest", "document"}, "body{color:red}"},
 		{"text", "GET", "/readme.txt", []string{"Sec-Fetch-Dest", "document"}, "read me"},
 		{"range", "GET", "/", []string{"Sec-Fetch-Dest", "document", "Range", "bytes=0-14"}, rootHTML[:15]},
-		{"over 8 MiB", "GET", "/big.html", []string{"Sec-Fetch-Dest", "document"}, string(big)},
+		{"over 8 MiB: streamed through the injector", "GET", "/big.html", []string{"Sec-Fetch-Dest", "document"}, injected(string(big))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
