@@ -363,7 +363,9 @@ func checkAuthority(rest []byte) error {
 		}
 	}
 	auth := rest[:end]
-	if len(auth) == 0 || auth[0] == ':' || bytes.IndexByte(auth, '@') >= 0 {
+	// The authority is sent to the backend as Host (AppendRequestHead), so
+	// it is held to the rule a Host field is.
+	if len(auth) == 0 || auth[0] == ':' || bytes.IndexByte(auth, '@') >= 0 || !validHost(auth) {
 		return ErrTarget
 	}
 	return nil
@@ -799,14 +801,23 @@ func (h *ResponseHead) interpret() error {
 	return nil
 }
 
-// parseLength parses Content-Length = 1*DIGIT (RFC 9110 §8.6).
+// parseLength parses Content-Length = 1*DIGIT (RFC 9110 §8.6). Leading
+// zeros are valid and do not count towards the limit of 18 significant
+// digits, which keeps n well inside int64.
 func parseLength(v []byte) (int64, bool) {
-	if len(v) == 0 || len(v) > 18 {
+	if len(v) == 0 {
 		return 0, false
 	}
 	var n int64
+	digits := 0
 	for _, c := range v {
 		if !isDigit(c) {
+			return 0, false
+		}
+		if n > 0 || c != '0' {
+			digits++
+		}
+		if digits > 18 {
 			return 0, false
 		}
 		n = n*10 + int64(c-'0')
