@@ -826,10 +826,37 @@ func parseLength(v []byte) (int64, bool) {
 }
 
 // validHost checks a Host value: uri-host [ ":" port ] (RFC 9110 §7.2),
-// without deciding which host it names.
+// where uri-host is an IP-literal in brackets or a reg-name (which holds no
+// ':') and port is digits (RFC 3986 §3.2.2, §3.2.3), without deciding which
+// host it names.
 func validHost(v []byte) bool {
-	for _, c := range v {
-		if !hostTable[c] {
+	i := 0
+	if len(v) > 0 && v[0] == '[' {
+		i = bytes.IndexByte(v, ']')
+		if i < 0 {
+			return false
+		}
+		for _, c := range v[1:i] {
+			if !hostTable[c] || c == '[' {
+				return false
+			}
+		}
+		i++
+	} else {
+		for ; i < len(v) && v[i] != ':'; i++ {
+			if !hostTable[v[i]] || v[i] == '[' || v[i] == ']' {
+				return false
+			}
+		}
+	}
+	if i == len(v) {
+		return true
+	}
+	if v[i] != ':' {
+		return false
+	}
+	for _, c := range v[i+1:] {
+		if !isDigit(c) {
 			return false
 		}
 	}
