@@ -612,10 +612,11 @@ func (l *loop) countRestart() {
 	}
 	l.loopPath, l.loopN = "", 0
 	l.s.ignore(p)
-	l.cfg.Log.Warn(fmt.Sprintf("%s changed each time %s started, %d restarts in a row: ignoring it from now on", p, l.s.name, restartLoopCount))
 	if l.cfg.OnRestartLoop != nil {
-		l.cfg.OnRestartLoop(p)
+		l.cfg.OnRestartLoop(p) // it reports the path, with what to do about it
+		return
 	}
+	l.cfg.Log.Warn(fmt.Sprintf("%s changed each time %s started, %d restarts in a row: ignoring it from now on", p, l.s.name, restartLoopCount))
 }
 
 func (l *loop) onQuiet() {

@@ -196,7 +196,8 @@ type Config struct {
 	// OnRestartLoop is called once per path when that path caused three
 	// restarts in a row, each time changing while the backend was starting
 	// or within 2 s after it became ready: the backend probably writes it
-	// itself. From then on Changed ignores that path.
+	// itself. From then on Changed ignores that path. Without the hook, the
+	// supervisor logs a warning itself.
 	OnRestartLoop func(path string)
 }
 

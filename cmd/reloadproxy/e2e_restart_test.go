@@ -580,7 +580,7 @@ func TestE2EPostDuringRestart(t *testing.T) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -621,7 +621,7 @@ func TestE2EUnusedConnectionSurvivesRestart(t *testing.T) {
 	p.waitOutput("restarting:", 1, restartTimeout) // the proxy went through Killing
 
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	_, werr := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, werr := io.WriteString(c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatalf("the first request on a connection opened before the restart: write: %v, read: %v (the proxy closed the unused connection when the backend left Running)", werr, err)

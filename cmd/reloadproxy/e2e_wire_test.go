@@ -51,7 +51,7 @@ func TestE2EPythonHTTPServer(t *testing.T) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(c)
-	fmt.Fprintf(c, "HEAD /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	fmt.Fprintf(c, "HEAD /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	head, err := http.ReadResponse(br, &http.Request{Method: "HEAD"})
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func TestE2EPythonHTTPServer(t *testing.T) {
 	if head.StatusCode != 200 || head.ContentLength != 18 || head.Close {
 		t.Fatalf("HEAD: status %d length %d close %v", head.StatusCode, head.ContentLength, head.Close)
 	}
-	fmt.Fprintf(c, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	fmt.Fprintf(c, "GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	get, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestE2EChunkedOnKeptAliveConnection(t *testing.T) {
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(c)
 	for i := 0; i < 5; i++ {
-		fmt.Fprintf(c, "GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n")
+		fmt.Fprintf(c, "GET /chunked HTTP/1.1\r\nHost: localhost\r\n\r\n")
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
 			t.Fatalf("request %d: %v", i, err)
@@ -246,7 +246,7 @@ func TestE2EIdleConnectionsDoNotDelayRequests(t *testing.T) {
 	// The idle connections are all still open and usable.
 	c := idle[299]
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("an idle connection could not be used: %v", err)

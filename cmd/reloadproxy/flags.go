@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"reloadproxy/httpwire/proxy"
+	"reloadproxy/inotify"
 )
 
 // Mode is what reloadproxy does, chosen by the positional arguments.
@@ -47,6 +50,19 @@ type Options struct {
 	NoInject        bool
 	NoGitignore     bool
 	Quiet           bool
+
+	// Build is the shell command run before every start (--build).
+	Build string
+	// Poll is the stat-polling interval when --poll was given (0: not
+	// forced); NoPoll forces inotify.
+	Poll   time.Duration
+	NoPoll bool
+	// AllowedHosts are the --allowed-host names.
+	AllowedHosts []string
+
+	// Time bounds of client connections; hidden flags, so that tests can
+	// shorten them. Users get the documented defaults.
+	IdleTimeout, BodyTimeout, WriteTimeout time.Duration
 
 	Help, Version bool
 }
@@ -143,6 +159,28 @@ func parseArgs(args []string, validGlob func(string) error) (*Options, error) {
 	if !strings.HasPrefix(o.ReadyPath, "/") {
 		return nil, usagef("--ready-path must start with /, got %q", o.ReadyPath)
 	}
+	if fs.Changed("poll") && o.NoPoll {
+		return nil, usagef("--poll and --no-poll contradict each other: choose one")
+	}
+	if fs.Changed("poll") && o.Poll < 10*time.Millisecond {
+		return nil, usagef("--poll interval must be at least 10ms, got %v", o.Poll)
+	}
+	if fs.Changed("build") && strings.TrimSpace(o.Build) == "" {
+		return nil, usagef("--build needs a command, such as --build 'go build -o app .'")
+	}
+	for _, h := range o.AllowedHosts {
+		if err := validAllowedHost(h); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"idle-timeout", o.IdleTimeout}, {"body-timeout", o.BodyTimeout}, {"write-timeout", o.WriteTimeout}} {
+		if d.v <= 0 {
+			return nil, usagef("--%s must be positive, got %v", d.name, d.v)
+		}
+	}
 	if o.LiveReloadPort < 0 || o.LiveReloadPort > 65535 {
 		return nil, usagef("--livereload-port must be a port number (0 turns it off), got %d", o.LiveReloadPort)
 	}
@@ -187,6 +225,17 @@ func newFlagSet(o *Options, out io.Writer) *pflag.FlagSet {
 	fs.IntVar(&o.LiveReloadPort, "livereload-port", 35729, "`PORT` of the LiveReload v7 server for the browser extension (0: off)")
 	fs.BoolVar(&o.NoInject, "no-inject", false, "do not add the reload script to HTML pages")
 	fs.BoolVar(&o.NoGitignore, "no-gitignore", false, "watch files that .gitignore lists")
+	fs.DurationVar(&o.Poll, "poll", 0, "watch by stat polling every `DUR` instead of inotify (default 1s; automatic on network and VM mounts)")
+	fs.Lookup("poll").NoOptDefVal = "1s"
+	fs.BoolVar(&o.NoPoll, "no-poll", false, "always use inotify, even on network and VM mounts")
+	fs.StringVar(&o.Build, "build", "", "shell `CMD` run before every start (and on changes in attach and static modes); a failed build keeps the old server")
+	fs.StringArrayVar(&o.AllowedHosts, "allowed-host", nil, "also answer requests for host `NAME` (repeatable; .example.test: the domain and its subdomains; all: any host)")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", proxy.DefaultIdleTimeout, "close a client connection with no request in progress after this long")
+	fs.DurationVar(&o.BodyTimeout, "body-timeout", proxy.DefaultBodyTimeout, "a request body without progress for this long gets 408")
+	fs.DurationVar(&o.WriteTimeout, "write-timeout", proxy.DefaultWriteTimeout, "drop a client that accepts no response byte for this long")
+	for _, name := range []string{"idle-timeout", "body-timeout", "write-timeout"} {
+		fs.MarkHidden(name)
+	}
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings and errors")
 	fs.BoolVar(&o.Version, "version", false, "print the version and exit")
 	fs.BoolVarP(&o.Help, "help", "h", false, "show this help")
@@ -211,8 +260,9 @@ directory, **/ spans any number of them: -p '**/*.py' is every Python file,
 Examples:
   reloadproxy 8000 8001 --exec python3 manage.py runserver --noreload 8001
   reloadproxy 8000 8001 -p 'src/**/*' -x 'src/**/test_*' --exec node server.js
+  reloadproxy 8000 8001 --build 'go build -o app .' -x app --exec ./app
   reloadproxy 0.0.0.0:8000 localhost:3000
-  reloadproxy 8000 --root public
+  reloadproxy 8000 --root dist --build 'npm run build' -w src
 
 Flags:
 `
@@ -222,6 +272,21 @@ func printHelp(w io.Writer) {
 	fs := newFlagSet(&o, w)
 	io.WriteString(w, usageHead)
 	fs.PrintDefaults()
+	fmt.Fprintf(w, `
+Never watched: the directories %s, any directory holding a pyvenv.cfg (a
+virtualenv), .gitignored ones (unless --no-gitignore) and the ignore_dirs of
+.watchmanconfig. Never a trigger: what servers write themselves (%s),
+editor temporaries (*.swp, *~, #*#, .#*, 4913, *___jb_tmp___), and --exec's
+program when it lies under a watched directory. Only real edits count: a
+file opened and closed without a write, chmod or chown is not a change.
+
+Signals: Ctrl+C (SIGINT) or SIGTERM stops the server and exits; SIGHUP
+rebuilds (with --build) and restarts by hand.
+
+Security: only requests for localhost, *.localhost, IP addresses, LISTEN's
+host name and --allowed-host names are answered (others get 403: this stops
+DNS rebinding), and the reload sockets refuse pages of other origins.
+`, strings.Join(inotify.NeverWatchedDirs(), ", "), strings.Join(inotify.NeverTriggerGlobs(), ", "))
 }
 
 // parseAddr turns PORT, HOST:PORT or [IPv6]:PORT into host:port. A bare
@@ -252,6 +317,27 @@ func parseAddr(what, s string, listen bool) (string, error) {
 		return "", usagef("%s %q: %q is not a host name or address", what, s, host)
 	}
 	return net.JoinHostPort(host, strconv.Itoa(n)), nil
+}
+
+// validAllowedHost checks an --allowed-host value: "all", a host name, or
+// ".domain" for a domain and its subdomains. The port does not matter, so
+// a name with one is refused with a hint.
+func validAllowedHost(h string) error {
+	name := strings.TrimPrefix(h, ".")
+	switch {
+	case h == proxy.AllowAll:
+		return nil
+	case name == "":
+		return usagef("--allowed-host needs a host name, .domain or all")
+	case strings.Contains(name, ":") && !strings.HasPrefix(h, "["):
+		return usagef("--allowed-host %q: give the name without a port (any port is allowed)", h)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return usagef("--allowed-host %q: not a host name (letters, digits, '-', '.')", h)
+		}
+	}
+	return nil
 }
 
 var signals = map[string]syscall.Signal{

@@ -55,6 +55,7 @@ func TestParseArgsDefaults(t *testing.T) {
 		Mode: ProxyMode, Listen: "localhost:8000", Backend: "localhost:8001", Command: []string{"true"},
 		Watch: []string{"."}, Root: ".", Debounce: 50 * time.Millisecond, StopSignal: syscall.SIGKILL,
 		StopTimeout: 5 * time.Second, ReadyPath: "/", ReadyTimeout: 60 * time.Second, LiveReloadPort: 35729,
+		IdleTimeout: 2 * time.Minute, BodyTimeout: time.Minute, WriteTimeout: time.Minute,
 	}
 	if !reflect.DeepEqual(*o, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *o, want)
@@ -65,7 +66,8 @@ func TestParseArgsFlags(t *testing.T) {
 	o, err := parseArgs([]string{"-p", "src/**/*", "--pattern", "*.py", "-x", "src/**/test_*", "--reload-only", "*.css",
 		"-w", "src", "-w", "templates", "--debounce", "10ms", "--stop-signal", "term", "--stop-timeout", "1s",
 		"--ready-path", "/health", "--ready-timeout", "3s", "--response-timeout", "2s", "--idle-stop", "5m",
-		"--livereload-port", "0", "--no-inject", "--no-gitignore", "-q", "8000", "8001", "--exec", "app"}, acceptGlob)
+		"--livereload-port", "0", "--no-inject", "--no-gitignore", "-q", "--build", "make app", "--poll=250ms",
+		"--allowed-host", "myapp.test", "--allowed-host", ".example.test", "8000", "8001", "--exec", "app"}, acceptGlob)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,9 +77,16 @@ func TestParseArgsFlags(t *testing.T) {
 		Watch: []string{"src", "templates"}, Root: ".", Debounce: 10 * time.Millisecond, StopSignal: syscall.SIGTERM,
 		StopTimeout: time.Second, ReadyPath: "/health", ReadyTimeout: 3 * time.Second, ResponseTimeout: 2 * time.Second,
 		IdleStop: 5 * time.Minute, LiveReloadPort: 0, NoInject: true, NoGitignore: true, Quiet: true,
+		Build: "make app", Poll: 250 * time.Millisecond, AllowedHosts: []string{"myapp.test", ".example.test"},
+		IdleTimeout: 2 * time.Minute, BodyTimeout: time.Minute, WriteTimeout: time.Minute,
 	}
 	if !reflect.DeepEqual(*o, want) {
 		t.Errorf("\n got %+v\nwant %+v", *o, want)
+	}
+	// --poll alone means every second.
+	o, err = parseArgs([]string{"--poll", "8000"}, acceptGlob)
+	if err != nil || o.Poll != time.Second {
+		t.Errorf("--poll alone: %v, %v; want 1s", o.Poll, err)
 	}
 }
 
@@ -127,6 +136,13 @@ func TestParseArgsRejects(t *testing.T) {
 		{"root with backend", []string{"--root", "public", "8000", "8001"}, "--root is for static mode"},
 		{"ready path relative", []string{"--ready-path", "health", "8000", "8001"}, "--ready-path must start with /"},
 		{"livereload port", []string{"--livereload-port", "99999", "8000"}, "--livereload-port"},
+		{"poll and no-poll", []string{"--poll", "--no-poll", "8000"}, "--poll and --no-poll contradict"},
+		{"poll too fast", []string{"--poll=1ms", "8000"}, "at least 10ms"},
+		{"poll not a duration", []string{"--poll=often", "8000"}, "--poll"},
+		{"empty build", []string{"--build", " ", "8000"}, "--build needs a command"},
+		{"allowed host with port", []string{"--allowed-host", "myapp.test:8000", "8000"}, "without a port"},
+		{"allowed host not a name", []string{"--allowed-host", "my app", "8000"}, "not a host name"},
+		{"allowed host empty", []string{"--allowed-host", "", "8000"}, "needs a host name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

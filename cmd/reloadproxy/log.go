@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -40,6 +42,7 @@ const (
 )
 
 func (l *logger) line(color, level, msg string) {
+	msg = escapeControls(msg)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	stamp := time.Now().Format("15:04:05")
@@ -64,3 +67,45 @@ func (l *logger) Warn(msg string)  { l.line(colorYellow, "warning", msg) }
 func (l *logger) Error(msg string) { l.line(colorRed, "error", msg) }
 
 func (l *logger) Warnf(format string, args ...any) { l.Warn(fmt.Sprintf(format, args...)) }
+
+// escapeControls makes a log message safe for a terminal: the names it
+// carries (file paths, hosts, commands) come from outside, and a control
+// character in one could move the cursor, retitle the window (ESC ] ... BEL)
+// or forge a log line (a newline). C0 and C1 controls, DEL and bytes that
+// are not UTF-8 are written as Go escapes (\n, \x1b, \u009b); everything
+// else, non-ASCII letters included, is kept. The backend's own output does
+// not pass through here: it goes to the terminal as it is.
+func escapeControls(s string) string {
+	clean := true
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == utf8.RuneError {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		case r >= 0x80 && r <= 0x9f:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}

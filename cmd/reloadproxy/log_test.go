@@ -86,3 +86,21 @@ func openPTY(t *testing.T) *os.File {
 	t.Cleanup(func() { tty.Close() })
 	return tty
 }
+
+func TestEscapeControls(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain/path.py changed", "plain/path.py changed"},
+		{"café/ünïcode.txt", "café/ünïcode.txt"},
+		{"\x1b]0;pwned\x07.txt", `\x1b]0;pwned\x07.txt`},
+		{"two\nlines: 12:00:00 reloadproxy: forged", `two\nlines: 12:00:00 reloadproxy: forged`},
+		{"tab\there\rcr", `tab\there\rcr`},
+		{"del\x7f", `del\x7f`},
+		{"c1 csi \u009b31m", `c1 csi \u009b31m`},
+		{"bad \xff\xfe utf8", `bad \xff\xfe utf8`},
+	}
+	for _, tt := range tests {
+		if got := escapeControls(tt.in); got != tt.want {
+			t.Errorf("escapeControls(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

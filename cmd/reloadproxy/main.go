@@ -10,7 +10,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,6 +61,7 @@ type app struct {
 	o   *Options
 	log *logger
 
+	hosts        *proxy.HostPolicy
 	srv          *proxy.Server // the LISTEN port
 	liveReload   *proxy.Server // the LiveReload port, when on
 	liveReloadLn net.Listener
@@ -70,6 +73,7 @@ type app struct {
 func serve(o *Options, log *logger) error {
 	a := &app{o: o, log: log, hub: ws.NewHub()}
 	defer a.hub.Close()
+	a.hosts = a.hostPolicy()
 	a.srv = a.newServer()
 	if o.Mode == StaticMode {
 		if err := a.wireStatic(); err != nil {
@@ -86,32 +90,51 @@ func serve(o *Options, log *logger) error {
 		return err
 	}
 	tree, err := inotify.WatchTree(inotify.Options{
-		Roots:       o.Watch,
-		Patterns:    o.Patterns,
-		Excludes:    o.Excludes,
-		ReloadOnly:  o.ReloadOnly,
-		NoGitignore: o.NoGitignore,
-		OnChange:    a.changed,
-		OnWarning:   func(err error) { log.Warn(err.Error()) },
+		Roots:        o.Watch,
+		Patterns:     o.Patterns,
+		Excludes:     append(o.Excludes, a.programExcludes()...),
+		ReloadOnly:   o.ReloadOnly,
+		NoGitignore:  o.NoGitignore,
+		Method:       a.watchMethod(),
+		PollInterval: o.Poll,
+		OnChange:     a.changed,
+		OnWarning:    func(err error) { log.Warn(err.Error()) },
 	})
 	if err != nil {
 		a.closeListeners()
 		return fmt.Errorf("watching files: %w", err)
 	}
 	defer tree.Close()
+	for _, r := range tree.Roots() {
+		log.Info(fmt.Sprintf("watching %s with %s (%s)", r.Root, r.Method, r.Reason))
+	}
 	return a.run()
+}
+
+// hostPolicy is the Host allow-list of every port: localhost, IP literals,
+// LISTEN's host when it is a name, and --allowed-host.
+func (a *app) hostPolicy() *proxy.HostPolicy {
+	names := append([]string(nil), a.o.AllowedHosts...)
+	if host, _, _ := net.SplitHostPort(a.o.Listen); host != "" {
+		names = append(names, host)
+	}
+	return proxy.NewHostPolicy(names...)
 }
 
 // newServer returns the server of the LISTEN port, with the reload
 // client's endpoints; the mode's wiring adds where requests go.
 func (a *app) newServer() *proxy.Server {
 	srv := &proxy.Server{
+		Hosts:       a.hosts,
 		LocalPrefix: ws.Prefix,
 		Local: map[string]proxy.Endpoint{
 			ws.ScriptPath: {ContentType: "text/javascript; charset=utf-8", Body: ws.ClientScript()},
 			ws.SocketPath: {WebSocket: a.hub.ServeConn},
 		},
 		ResponseTimeout: a.o.ResponseTimeout,
+		IdleTimeout:     a.o.IdleTimeout,
+		BodyTimeout:     a.o.BodyTimeout,
+		WriteTimeout:    a.o.WriteTimeout,
 		Logf:            func(format string, args ...any) { a.log.Warnf(format, args...) },
 	}
 	if !a.o.NoInject {
@@ -131,17 +154,18 @@ func (a *app) wireStatic() error {
 	return nil
 }
 
-// newSupervisor creates the supervisor of every mode: it runs and restarts
-// --exec's command (proxy mode), waits for the user's server after a
-// change (attach mode), or only numbers the changes (static mode). Its
-// generation is the one browsers see: it starts at the time the proxy
-// started, so that tabs left open across a restart of reloadproxy itself
-// reload too.
+// newSupervisor creates the supervisor of every mode: it builds, runs and
+// restarts --exec's command (proxy mode), waits for the user's server after
+// a change (attach mode), or only builds and numbers the changes (static
+// mode). Its generation is the one browsers see: it starts at the time the
+// proxy started, so that tabs left open across a restart of reloadproxy
+// itself reload too.
 func (a *app) newSupervisor() error {
 	o := a.o
 	sup, err := supervisor.New(supervisor.Config{
 		Command:         o.Command,
 		Addr:            o.Backend,
+		Build:           o.Build,
 		FirstGeneration: uint64(time.Now().UnixMilli()),
 		ReadyPath:       o.ReadyPath,
 		ReadyTimeout:    o.ReadyTimeout,
@@ -150,14 +174,22 @@ func (a *app) newSupervisor() error {
 		Debounce:        o.Debounce,
 		IdleStop:        o.IdleStop,
 		Log:             a.log,
-		// Browsers reload when the new backend is ready (in static mode:
-		// once files are quiet after a change), and when it crashed, to
-		// show the 503 page.
-		OnReady: func(gen uint64, _ supervisor.ReloadReason) { a.hub.Reload(gen) },
-		OnError: a.hub.Reload,
+		OnReady: func(gen uint64, why supervisor.ReloadReason) {
+			a.hub.Reload(gen, reloadKind(why))
+		},
+		// The tabs reload to show the 503 page.
+		OnError: func(gen uint64) { a.hub.Reload(gen, ws.Failure) },
 		OnLeaveRunning: func() {
 			a.srv.CloseIdle()
 			a.hub.Restarting()
+		},
+		OnBuildStarted: a.hub.Building,
+		OnBuildFailed: func(f supervisor.BuildFailure) {
+			a.hub.BuildFailed(ws.BuildFailure{Command: f.Command, Exit: f.Exit, Output: f.Output})
+		},
+		OnRestartLoop: func(path string) {
+			a.log.Warn(fmt.Sprintf("%s changed each time the server started, 3 restarts in a row: it is ignored from now on. "+
+				"If your server writes it, exclude it: -x '%s'", path, globEscape(path)))
 		},
 	})
 	if err != nil {
@@ -165,6 +197,70 @@ func (a *app) newSupervisor() error {
 	}
 	a.sup = sup
 	return nil
+}
+
+// reloadKind says how tabs treat a reload: one the page's own live-update
+// client (Vite, webpack, ...) may handle, or one that needs a fresh page.
+func reloadKind(why supervisor.ReloadReason) ws.ReloadKind {
+	switch why {
+	case supervisor.Change, supervisor.Recovered:
+		// Files changed, or the user's server restarted by itself: a page
+		// with its own client hears of it from that client.
+		return ws.Change
+	}
+	return ws.Restart
+}
+
+// watchMethod turns --poll and --no-poll into the watcher's method.
+func (a *app) watchMethod() inotify.Method {
+	switch {
+	case a.o.Poll > 0:
+		return inotify.Poll
+	case a.o.NoPoll:
+		return inotify.Inotify
+	}
+	return inotify.Auto
+}
+
+// programExcludes keeps --exec's program from triggering when it lies
+// under a watched root: rebuilding it (go build -o app) is not an edit.
+func (a *app) programExcludes() []string {
+	if len(a.o.Command) == 0 {
+		return nil
+	}
+	prog, err := exec.LookPath(a.o.Command[0])
+	if err != nil {
+		return nil
+	}
+	prog, err = filepath.Abs(prog)
+	if err != nil {
+		return nil
+	}
+	var globs []string
+	for _, root := range a.o.Watch {
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			continue
+		}
+		rel, err := filepath.Rel(abs, prog)
+		if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		globs = append(globs, globEscape(filepath.ToSlash(rel)))
+	}
+	return globs
+}
+
+// globEscape quotes the characters a glob gives a meaning to.
+func globEscape(path string) string {
+	var b strings.Builder
+	for _, c := range path {
+		if strings.ContainsRune(`*?[]{}\!`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // run serves until Ctrl+C, SIGTERM or the supervisor's end, then stops
@@ -198,20 +294,34 @@ func (a *app) run() error {
 
 	// Ctrl+C or SIGTERM: stop accepting, stop the backend, exit. A second
 	// one exits at once; the backend dies with us through Pdeathsig.
+	// SIGHUP rebuilds and restarts by hand.
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	select {
-	case sig := <-sigs:
-		a.log.Info("stopping (" + sig.String() + "); press Ctrl+C again to quit at once")
-	case err := <-supDone:
-		supDone = nil
-		if err != nil {
-			a.log.Error(err.Error())
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+wait:
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				a.log.Info("SIGHUP: rebuilding and restarting by hand")
+				a.sup.Restart()
+				continue
+			}
+			a.log.Info("stopping (" + sig.String() + "); press Ctrl+C again to quit at once")
+			break wait
+		case err := <-supDone:
+			supDone = nil
+			if err != nil {
+				a.log.Error(err.Error())
+			}
+			break wait
 		}
 	}
 	go func() {
-		<-sigs
-		os.Exit(1)
+		for sig := range sigs {
+			if sig != syscall.SIGHUP {
+				os.Exit(1)
+			}
+		}
 	}()
 	a.closeListeners()
 	stop()
@@ -234,7 +344,7 @@ func (a *app) changed(c inotify.Change) {
 		if strings.HasSuffix(c.Path, ".css") {
 			a.hub.ReloadCSS(c.Path)
 		} else {
-			a.hub.Reload(a.hub.Generation())
+			a.hub.Reload(a.hub.Generation(), ws.Change)
 		}
 		return
 	}
@@ -272,6 +382,12 @@ func (a *app) listen() error {
 		}
 		a.listeners = append(a.listeners, ln)
 	}
+	for _, ln := range a.listeners {
+		if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+			a.log.Warn(fmt.Sprintf("listening on %s, which is not a loopback address: anyone on your network can reach your app through it (and, in static mode, the files under --root)", ln.Addr()))
+			break
+		}
+	}
 	return nil
 }
 
@@ -297,11 +413,16 @@ func (a *app) listenLiveReload() {
 	}
 	a.liveReloadLn = ln
 	a.liveReload = &proxy.Server{
+		Hosts:       a.hosts,
 		LocalPrefix: "/",
 		Local: map[string]proxy.Endpoint{
 			ws.LiveReloadScriptPath: {ContentType: "text/javascript; charset=utf-8", Body: ws.LiveReloadScript()},
-			ws.LiveReloadSocketPath: {WebSocket: a.hub.ServeLiveReload},
+			ws.LiveReloadSocketPath: {WebSocket: a.hub.ServeLiveReload, ExtensionOrigins: true},
 		},
+		IdleTimeout:  a.o.IdleTimeout,
+		BodyTimeout:  a.o.BodyTimeout,
+		WriteTimeout: a.o.WriteTimeout,
+		Logf:         func(format string, args ...any) { a.log.Warnf(format, args...) },
 	}
 }
 
