@@ -23,7 +23,8 @@ func TestBroadcastAllocs(t *testing.T) {
 			var received atomic.Int64
 			done := make(chan struct{}, 1)
 			for range tabs {
-				c := s.dialHello(t, s.hub.Generation())
+				c := s.dial(t, SocketPath)
+				c.next() // hello
 				go func() {
 					// Reads without allocating, so that AllocsPerRun sees only
 					// the Hub's allocations.
@@ -51,7 +52,7 @@ func TestBroadcastAllocs(t *testing.T) {
 				gen++
 				received.Store(0)
 				timeout.Reset(5 * time.Second)
-				s.hub.Reload(gen)
+				s.hub.Reload(gen, ReloadKind(gen%uint64(numKinds)))
 				select {
 				case <-done:
 				case <-timeout.C:

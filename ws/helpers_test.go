@@ -135,11 +135,18 @@ func (s *testServer) dial(t *testing.T, path string) *client {
 }
 
 // dialHello dials the reload socket and consumes hello, checking its
-// generation.
+// generation and that its kind is Restart (the kind before any Reload).
 func (s *testServer) dialHello(t *testing.T, gen uint64) *client {
 	t.Helper()
+	return s.dialHelloKind(t, gen, Restart)
+}
+
+// dialHelloKind dials the reload socket and consumes hello, checking its
+// generation and kind.
+func (s *testServer) dialHelloKind(t *testing.T, gen uint64, kind ReloadKind) *client {
+	t.Helper()
 	c := s.dial(t, SocketPath)
-	c.expectText(fmt.Sprintf(`{"type":"hello","generation":%d}`, gen))
+	c.expectText(fmt.Sprintf(`{"type":"hello","generation":%d,"kind":"%s"}`, gen, kind))
 	return c
 }
 

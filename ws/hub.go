@@ -11,20 +11,25 @@
 //
 // Messages are JSON text frames sent by the server only:
 //
-//	{"type":"hello","generation":7}       on connect
-//	{"type":"reload","generation":8}      Hub.Reload
-//	{"type":"restarting"}                 Hub.Restarting
-//	{"type":"css","path":"static/app.css"} Hub.ReloadCSS
+//	{"type":"hello","generation":7,"kind":"restart"}          on connect
+//	{"type":"reload","generation":8,"kind":"change"}          Hub.Reload
+//	{"type":"restarting"}                                     Hub.Restarting
+//	{"type":"building"}                                       Hub.Building
+//	{"type":"build-failed","command":...,"exit":...,"output":...}  Hub.BuildFailed
+//	{"type":"css","path":"static/app.css"}                    Hub.ReloadCSS
 //
 // A tab remembers the last generation it saw; when it reconnects and hello
 // carries another one, it reloads, so a tab that missed a restart still
-// reloads.
+// reloads. The kind (see ReloadKind) lets a page whose own live-update
+// client (Vite, webpack, Next.js, ...) handles file changes keep its state:
+// the client leaves "change" reloads to it.
 package ws
 
 import (
 	"bytes"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -86,7 +91,8 @@ func defaultConfig() config {
 // Hub is the set of connected tabs and the broadcasts to them.
 //
 // The zero value is not usable; use NewHub. All methods are safe for
-// concurrent use. Broadcasts (Reload, ReloadCSS, Restarting) never block on
+// concurrent use. Broadcasts (Reload, ReloadCSS, Restarting, Building,
+// BuildFailed) never block on
 // a tab: each message is encoded once and the same bytes are queued to every
 // tab, whose own goroutine writes them; a tab whose queue is full or whose
 // write times out is dropped (its client reconnects and catches up through
@@ -97,7 +103,9 @@ type Hub struct {
 	mu         sync.Mutex
 	closed     bool
 	generation uint64
-	hello      []byte // compiled hello frame for generation
+	kind       ReloadKind
+	hello      []byte // compiled hello frame for generation and kind
+	failed     []byte // compiled build-failed frame standing since the last Reload; nil: none
 	tabs       map[*tab]struct{}
 	enc        frameBuf  // builds broadcast frames; guarded by mu
 	payloads   [2][]byte // scratch for their payloads; guarded by mu
@@ -116,7 +124,7 @@ func newHub(cfg config) *Hub {
 		tabs:     make(map[*tab]struct{}),
 		stopPing: make(chan struct{}),
 	}
-	h.hello = ws.MustCompileFrame(ws.NewTextFrame(appendGenerationMessage(nil, "hello", 0)))
+	h.hello = ws.MustCompileFrame(ws.NewTextFrame(appendGenerationMessage(nil, "hello", 0, Restart)))
 	h.wg.Add(1)
 	go h.pingLoop()
 	return h
@@ -132,8 +140,9 @@ func (h *Hub) Generation() uint64 {
 // ServeConn runs the reload channel's WebSocket session of one tab on conn,
 // which the proxy has upgraded (the 101 is written); buffered holds bytes
 // the client sent after the handshake (early frames), which ServeConn reads
-// first and does not retain. It sends hello with the current generation,
-// then broadcasts, answers pings and the close handshake, and drops a tab
+// first and does not retain. It sends hello with the current generation and
+// kind, then the standing build failure if any (see BuildFailed), then
+// broadcasts, answers pings and the close handshake, and drops a tab
 // that stops answering. It blocks until the session ends and always
 // closes conn.
 func (h *Hub) ServeConn(conn net.Conn, buffered []byte) {
@@ -152,17 +161,21 @@ func (h *Hub) ServeLiveReload(conn net.Conn, buffered []byte) {
 
 func (h *Hub) serve(conn net.Conn, buffered []byte, kind tabKind) {
 	t := newTab(conn, kind, &h.cfg)
-	hello, ok := h.addTab(t)
+	hello, failed, ok := h.addTab(t)
 	if !ok {
 		t.sendClose(ws.StatusGoingAway)
 		conn.Close()
 		return
 	}
-	// Hello goes out before the writer starts, so before any broadcast
-	// queued since addTab.
-	if hello != nil {
-		if err := t.write(hello); err != nil {
+	// Hello (and the standing failure) go out before the writer starts, so
+	// before any broadcast queued since addTab.
+	for _, f := range [...][]byte{hello, failed} {
+		if f == nil {
+			continue
+		}
+		if err := t.write(f); err != nil {
 			t.kill()
+			break
 		}
 	}
 	go t.writeLoop(&h.wg)
@@ -188,17 +201,61 @@ func (h *Hub) Tabs() int {
 	return len(h.tabs)
 }
 
-// Reload tells every tab to reload, and makes generation the one announced
-// in hello to tabs that connect later. The supervisor calls it when the
-// backend is ready after a restart and when it enters Error; generation
-// should differ from the previous one so that tabs that were away notice.
-// LiveReload clients get a full-page reload.
-func (h *Hub) Reload(generation uint64) {
+// ReloadKind says why tabs are told to reload, so that a page with its own
+// live-update client can leave some reloads to it. The zero value is
+// Restart, the kind every tab obeys.
+type ReloadKind uint8
+
+// The kinds, as the "kind" of reload and hello messages.
+const (
+	// Restart: the backend process was started or restarted. Every tab
+	// reloads: whatever the page's own client knows, the server behind it
+	// is new.
+	Restart ReloadKind = iota
+	// Change: files changed and the backend was not restarted (static
+	// mode, attach mode, --reload-only of a file that is not CSS). A page
+	// served by a dev server with its own client (Vite, webpack, Next.js,
+	// livereload.js, browser-sync) leaves this one to that client, which
+	// may update the page in place (HMR) and keep its state.
+	Change
+	// Failure: the backend crashed, or a first build failed. Every tab
+	// reloads, to show the proxy's 503 page.
+	Failure
+
+	numKinds
+)
+
+var kindNames = [numKinds]string{"restart", "change", "failure"}
+
+// String returns the kind as sent to tabs: "restart", "change" or
+// "failure".
+func (k ReloadKind) String() string {
+	if k < numKinds {
+		return kindNames[k]
+	}
+	return "ReloadKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Reload tells every tab to reload, and makes generation and kind the ones
+// announced in hello to tabs that connect later. The supervisor's hooks
+// call it when the backend is ready after a restart or a change, and when
+// it enters Error; generation should differ from the previous one so that
+// tabs that were away notice. A kind out of range counts as Restart.
+// Reload withdraws the standing build failure (see BuildFailed): tabs remove
+// its overlay on any reload message. LiveReload clients get a full-page
+// reload whatever the kind.
+//
+// The message is encoded once for all tabs: Reload allocates once,
+// whatever their number.
+func (h *Hub) Reload(generation uint64, kind ReloadKind) {
+	if kind >= numKinds {
+		kind = Restart
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	// One allocation holds both frames: the broadcast and the new hello.
-	reload := appendGenerationMessage(h.payloads[0][:0], "reload", generation)
-	hello := appendGenerationMessage(h.payloads[1][:0], "hello", generation)
+	reload := appendGenerationMessage(h.payloads[0][:0], "reload", generation, kind)
+	hello := appendGenerationMessage(h.payloads[1][:0], "hello", generation, kind)
 	h.payloads = [2][]byte{reload, hello}
 	n := len(reload)
 	h.enc.b = make([]byte, 0, 2*ws.MaxHeaderSize+n+len(hello))
@@ -208,7 +265,9 @@ func (h *Hub) Reload(generation uint64) {
 	buf := h.enc.b
 	h.enc.b = nil
 	h.generation = generation
+	h.kind = kind
 	h.hello = buf[n:len(buf):len(buf)]
+	h.failed = nil
 	h.broadcastLocked(buf[:n:n], liveReloadFull)
 }
 
@@ -242,7 +301,57 @@ func (h *Hub) Restarting() {
 	h.broadcastLocked(restartingFrame, nil)
 }
 
-var restartingFrame = ws.MustCompileFrame(ws.NewTextFrame([]byte(`{"type":"restarting"}`)))
+// Building tells every tab that a build (--build) started; tabs show the
+// same small indicator as for Restarting, saying "building", until the
+// next Reload or BuildFailed. Tabs that connect later are not told.
+// LiveReload has no such message.
+func (h *Hub) Building() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.broadcastLocked(buildingFrame, nil)
+}
+
+var (
+	restartingFrame = ws.MustCompileFrame(ws.NewTextFrame([]byte(`{"type":"restarting"}`)))
+	buildingFrame   = ws.MustCompileFrame(ws.NewTextFrame([]byte(`{"type":"building"}`)))
+)
+
+// BuildFailure is a failed build, as tabs show it in their overlay.
+type BuildFailure struct {
+	// Command is the build command, as the user gave it.
+	Command string
+	// Exit says how the build ended: "exit 2", "killed by SIGSEGV".
+	Exit string
+	// Output is the end of the build's output, raw: it may hold ANSI
+	// colour codes (the overlay shows SGR colours and drops other escape
+	// sequences) and invalid UTF-8 (sent as U+FFFD). Only its last
+	// maxFailureOutput bytes are sent, from a line start. BuildFailed does
+	// not retain it.
+	Output []byte
+}
+
+// maxFailureOutput bounds the output a build-failed message carries (the
+// supervisor keeps 16 KiB; this only guards against other callers).
+const maxFailureOutput = 64 << 10
+
+// BuildFailed tells every tab that a build failed while something keeps
+// serving (the old backend, the user's server, the files): tabs show f as
+// a dismissible overlay over the page. The failure stands until the next
+// Reload, of any kind: tabs that connect meanwhile (a tab opened or
+// reloaded afterwards) get it right after hello. A later BuildFailed
+// replaces it. LiveReload clients are not told.
+func (h *Hub) BuildFailed(f BuildFailure) {
+	payload := appendBuildFailedMessage(nil, f)
+	var enc frameBuf
+	enc.b = make([]byte, 0, ws.MaxHeaderSize+len(payload))
+	enc.frame(ws.OpText, payload)
+	frame := enc.b[:len(enc.b):len(enc.b)]
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failed = frame
+	h.broadcastLocked(frame, nil)
+}
 
 // broadcastLocked queues frame to every reload-channel tab and live to every
 // LiveReload client past its hello (nil: none). h.mu must be held, so that
@@ -319,22 +428,23 @@ func (h *Hub) Close() error {
 	return nil
 }
 
-// addTab makes t a tab that broadcasts reach, and returns the hello frame
-// to send it first (nil for LiveReload). It counts t's session and writer
-// in h.wg; the caller must then start t.writeLoop. It reports false if the
-// Hub is closed (the session must not start).
-func (h *Hub) addTab(t *tab) (hello []byte, ok bool) {
+// addTab makes t a tab that broadcasts reach, and returns the frames to
+// send it first: hello, and the standing build failure (both nil for
+// LiveReload; failed nil when none stands). It counts t's session and
+// writer in h.wg; the caller must then start t.writeLoop. It reports false
+// if the Hub is closed (the session must not start).
+func (h *Hub) addTab(t *tab) (hello, failed []byte, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, false
+		return nil, nil, false
 	}
 	h.tabs[t] = struct{}{}
 	h.wg.Add(2)
 	if t.kind == kindReload {
-		hello = h.hello
+		hello, failed = h.hello, h.failed
 	}
-	return hello, true
+	return hello, failed, true
 }
 
 // readyLiveReload marks a LiveReload client as past its hello and queues

@@ -3,6 +3,7 @@ package ws
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -17,21 +18,59 @@ func TestHelloAndReconnect(t *testing.T) {
 	checkGoroutines(t)
 	s := startServer(t, testConfig(), nil)
 	a := s.dialHello(t, 0)
-	s.hub.Reload(5)
-	a.expectText(`{"type":"reload","generation":5}`)
+	s.hub.Reload(5, Change)
+	a.expectText(`{"type":"reload","generation":5,"kind":"change"}`)
 	if g := s.hub.Generation(); g != 5 {
 		t.Errorf("Generation: want 5, got %d", g)
 	}
 	// The tab goes away (network, proxy restart) and misses a reload: its
-	// next hello carries the new generation, so the client reloads.
+	// next hello carries the new generation, so the client reloads, or
+	// leaves it to the page's own client for a change.
 	a.write(masked(ws.OpClose), closePayload(ws.StatusGoingAway, ""))
 	a.expectClose(ws.StatusGoingAway)
 	waitFor(t, "tab to leave", func() bool { return s.hub.Tabs() == 0 })
-	s.hub.Reload(6)
-	s.hub.Restarting() // does not change the generation
-	b := s.dialHello(t, 6)
-	s.hub.Reload(7)
-	b.expectText(`{"type":"reload","generation":7}`)
+	s.hub.Reload(6, Failure)
+	s.hub.Restarting() // changes neither generation nor kind
+	s.hub.Building()
+	b := s.dialHelloKind(t, 6, Failure)
+	s.hub.Reload(7, Restart)
+	b.expectText(`{"type":"reload","generation":7,"kind":"restart"}`)
+	s.dialHelloKind(t, 7, Restart)
+}
+
+// TestReloadKinds checks the kind in reload frames and in the hello of tabs
+// that connect afterwards; a kind out of range is sent as restart.
+func TestReloadKinds(t *testing.T) {
+	checkGoroutines(t)
+	s := startServer(t, testConfig(), nil)
+	tests := []struct {
+		kind ReloadKind
+		want string
+	}{
+		{Change, "change"},
+		{Restart, "restart"},
+		{Failure, "failure"},
+		{Change, "change"},
+		{ReloadKind(3), "restart"},
+		{ReloadKind(255), "restart"},
+	}
+	a := s.dialHello(t, 0)
+	for i, tt := range tests {
+		gen := uint64(10 + i)
+		s.hub.Reload(gen, tt.kind)
+		a.expectText(fmt.Sprintf(`{"type":"reload","generation":%d,"kind":"%s"}`, gen, tt.want))
+		c := s.dial(t, SocketPath)
+		c.expectText(fmt.Sprintf(`{"type":"hello","generation":%d,"kind":"%s"}`, gen, tt.want))
+		c.conn.Close()
+	}
+	for k, want := range map[ReloadKind]string{Restart: "restart", Change: "change", Failure: "failure", 7: "ReloadKind(7)"} {
+		if got := k.String(); got != want {
+			t.Errorf("ReloadKind(%d).String() = %q, want %q", k, got, want)
+		}
+	}
+	if Restart != 0 {
+		t.Error("the zero ReloadKind must be Restart, the kind every tab obeys")
+	}
 }
 
 func TestBroadcast(t *testing.T) {
@@ -46,14 +85,16 @@ func TestBroadcast(t *testing.T) {
 		t.Fatalf("Tabs: want %d, got %d", n, got)
 	}
 	s.hub.Restarting()
-	s.hub.Reload(1)
+	s.hub.Building()
+	s.hub.Reload(1, Restart)
 	s.hub.ReloadCSS("static/app.css")
 	s.hub.ReloadCSS("a \"b\"\\\n\xff.css")
 	for _, c := range tabs {
 		c.expectText(`{"type":"restarting"}`)
-		c.expectText(`{"type":"reload","generation":1}`)
+		c.expectText(`{"type":"building"}`)
+		c.expectText(`{"type":"reload","generation":1,"kind":"restart"}`)
 		c.expectText(`{"type":"css","path":"static/app.css"}`)
-		c.expectText(`{"type":"css","path":"a \"b\"\\\u000a\ufffd.css"}`)
+		c.expectText(`{"type":"css","path":"a \"b\"\\\n\ufffd.css"}`)
 	}
 }
 
@@ -263,7 +304,7 @@ func TestLiveReload(t *testing.T) {
 	hello := `{"command":"hello","protocols":["http://livereload.com/protocols/official-6","http://livereload.com/protocols/official-7"]}`
 
 	c := s.dial(t, "/livereload")
-	s.hub.Reload(1) // before hello: not for this client
+	s.hub.Reload(1, Restart) // before hello: not for this client
 	waitFor(t, "tab", func() bool { return s.hub.Tabs() == 1 })
 	c.write(masked(ws.OpText), []byte(hello))
 	c.expectText(`{"command":"hello","protocols":["http://livereload.com/protocols/official-7"],"serverName":"reloadproxy"}`)
@@ -271,7 +312,9 @@ func TestLiveReload(t *testing.T) {
 	c.expectPong("after info")
 
 	s.hub.Restarting() // no LiveReload equivalent
-	s.hub.Reload(2)
+	s.hub.Building()
+	s.hub.BuildFailed(BuildFailure{Command: "make", Exit: "exit 2", Output: []byte("boom\n")})
+	s.hub.Reload(2, Change) // a full reload whatever the kind
 	c.expectText(`{"command":"reload","path":"/","liveCSS":true}`)
 	s.hub.ReloadCSS("static/app.css")
 	c.expectText(`{"command":"reload","path":"static/app.css","liveCSS":true}`)
@@ -292,8 +335,8 @@ func TestMixedTabs(t *testing.T) {
 	lr.write(masked(ws.OpText), []byte(`{"command":"hello","protocols":["`+liveReloadProtocol+`"]}`))
 	lr.next()
 	tab := s.dialHello(t, 0)
-	h.Reload(3)
-	tab.expectText(`{"type":"reload","generation":3}`)
+	h.Reload(3, Failure)
+	tab.expectText(`{"type":"reload","generation":3,"kind":"failure"}`)
 	lr.expectText(`{"command":"reload","path":"/","liveCSS":true}`)
 	if n := h.Tabs(); n != 2 {
 		t.Errorf("Tabs: want 2, got %d", n)

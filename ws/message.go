@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"bytes"
 	"strconv"
 	"unicode/utf8"
 
@@ -41,13 +42,43 @@ func (f *frameBuf) frame(op ws.OpCode, payload []byte) {
 	f.b = append(f.b, payload...)
 }
 
-// appendGenerationMessage appends {"type":typ,"generation":gen}.
-func appendGenerationMessage(dst []byte, typ string, gen uint64) []byte {
+// appendGenerationMessage appends
+// {"type":typ,"generation":gen,"kind":kind}; kind must be in range.
+func appendGenerationMessage(dst []byte, typ string, gen uint64, kind ReloadKind) []byte {
 	dst = append(dst, `{"type":"`...)
 	dst = append(dst, typ...)
 	dst = append(dst, `","generation":`...)
 	dst = strconv.AppendUint(dst, gen, 10)
+	dst = append(dst, `,"kind":"`...)
+	dst = append(dst, kindNames[kind]...)
+	return append(dst, `"}`...)
+}
+
+// appendBuildFailedMessage appends
+// {"type":"build-failed","command":...,"exit":...,"output":...} for f,
+// with the output cut to its last maxFailureOutput bytes.
+func appendBuildFailedMessage(dst []byte, f BuildFailure) []byte {
+	dst = append(dst, `{"type":"build-failed","command":`...)
+	dst = appendJSONString(dst, f.Command)
+	dst = append(dst, `,"exit":`...)
+	dst = appendJSONString(dst, f.Exit)
+	dst = append(dst, `,"output":`...)
+	dst = appendJSONString(dst, string(outputTail(f.Output, maxFailureOutput)))
 	return append(dst, '}')
+}
+
+// outputTail returns the last max bytes of out, from the start of a line
+// when one starts within them (so that neither a character nor an escape
+// sequence is cut, unless a single line is longer than max).
+func outputTail(out []byte, max int) []byte {
+	if len(out) <= max {
+		return out
+	}
+	tail := out[len(out)-max:]
+	if i := bytes.IndexByte(tail, '\n'); i >= 0 && i+1 < len(tail) {
+		tail = tail[i+1:]
+	}
+	return tail
 }
 
 // appendCSSMessage appends {"type":"css","path":path}.
@@ -77,6 +108,12 @@ func appendJSONString(dst []byte, s string) []byte {
 			switch {
 			case c == '"' || c == '\\':
 				dst = append(dst, '\\', c)
+			case c == '\n': // build output is lines: the short forms keep it small
+				dst = append(dst, '\\', 'n')
+			case c == '\r':
+				dst = append(dst, '\\', 'r')
+			case c == '\t':
+				dst = append(dst, '\\', 't')
 			case c < 0x20:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			default:
