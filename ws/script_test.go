@@ -30,7 +30,9 @@ func TestScriptsContent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if len(tt.script) == 0 || len(tt.script) > 8<<10 {
+			// The client carries the build-failure overlay and its ANSI
+			// colours: 12 KiB as served (comments and indentation dropped).
+			if len(tt.script) == 0 || len(tt.script) > 12<<10 {
 				t.Errorf("size %d bytes", len(tt.script))
 			}
 			for _, w := range tt.want {
@@ -43,13 +45,36 @@ func TestScriptsContent(t *testing.T) {
 					t.Errorf("contains %q (silent ES5 only)", bad)
 				}
 			}
+			// Text from the server (paths, build output) is never parsed as
+			// HTML.
+			for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("} {
+				if bytes.Contains(tt.script, []byte(bad)) {
+					t.Errorf("contains %q", bad)
+				}
+			}
 		})
 	}
 }
 
-// TestScriptsBehaviour runs the embedded clients in Node with a fake
-// browser (testdata/harness.js): reconnect backoff, reload on a changed
-// generation, the badge, the stylesheet swap, and silence.
+func TestCompact(t *testing.T) {
+	src := "// What this is.\n// Second line.\n(function () {\n  // a comment\n  var a = 1; // kept: not a whole line\n\n\t  var re = /\\/\\//;\n    return a\n})();\n// trailing\n"
+	want := "// What this is.\n// Second line.\n(function () {\nvar a = 1; // kept: not a whole line\nvar re = /\\/\\//;\nreturn a\n})();\n"
+	if got := string(compact([]byte(src))); got != want {
+		t.Errorf("compact: -want +got\n-%q\n+%q", want, got)
+	}
+	for name, src := range map[string][]byte{"client.js": clientSource, "livereload.js": liveReloadSource} {
+		served := withCommon(src)
+		if got, full := len(compact(served)), len(served); got > full*3/4 {
+			t.Errorf("%s: served %d bytes of %d", name, got, full)
+		}
+	}
+}
+
+// TestScriptsBehaviour runs the embedded clients, as served, in Node with a
+// fake browser (testdata/harness.js): reconnect backoff, reload on a changed
+// generation, reload kinds against each framework's own client, the badge,
+// the build-failure overlay (text only, ANSI colours, dismissal, scrolling),
+// the stylesheet swap, and silence.
 func TestScriptsBehaviour(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
