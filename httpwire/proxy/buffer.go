@@ -3,6 +3,7 @@ package proxy
 import (
 	"io"
 	"sync"
+	"syscall"
 
 	"reloadproxy/httpwire"
 )
@@ -29,6 +30,11 @@ type readBuf struct {
 	p    *[]byte
 	b    []byte
 	r, w int
+	// drained says the last read from the socket returned less than it
+	// could take, so the socket was empty then: anything that arrives
+	// later raises a new readiness edge (the runtime's poller is
+	// edge-triggered), and the next read may wait for it before trying.
+	drained bool
 }
 
 func (rb *readBuf) get() {
@@ -98,7 +104,34 @@ func (rb *readBuf) fill(src io.Reader) (int, error) {
 	if !rb.makeRoom() {
 		return 0, httpwire.ErrHeadTooLarge
 	}
+	room := len(rb.b) - rb.w
 	n, err := src.Read(rb.b[rb.w:])
 	rb.w += n
+	rb.drained = n < room
 	return n, err
+}
+
+// readFrom is the read of a RawConn.Read callback: it reads once from fd
+// into the free space, and reports false when fd has nothing yet (the
+// caller's RawConn.Read then waits for readiness). On EOF or an error it
+// records err and reports true.
+func (rb *readBuf) readFrom(fd uintptr, err *error) bool {
+	room := len(rb.b) - rb.w
+	for {
+		n, e := syscall.Read(int(fd), rb.b[rb.w:])
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e == syscall.EAGAIN:
+			return false
+		case e != nil:
+			*err = e
+		case n == 0:
+			*err = io.EOF
+		default:
+			rb.w += n
+			rb.drained = n < room
+		}
+		return true
+	}
 }

@@ -41,6 +41,13 @@ type conn struct {
 	handedOff bool // a WebSocket endpoint owns nc
 
 	readFirst func(fd uintptr) bool // bound once: a method value allocates
+	idleArmed time.Time             // when the idle deadline was last set
+	// writeArmed is when the write deadline was last set; writeClient
+	// moves it only when it is older than rearmEvery, so a stalled client
+	// is dropped within a second before writeTimeout after its last
+	// progress.
+	writeArmed time.Time
+	waitFirst  bool // readWhenReadable: skip the first read, the socket is known empty
 
 	in      readBuf // the client's bytes; the body copier's while it runs
 	req     httpwire.RequestHead
@@ -93,6 +100,12 @@ func newConn(s *Server, nc net.Conn) *conn {
 	}
 	c.up.init(&c.state)
 	c.probeFn = c.probeClient
+	if c.raw != nil {
+		// Made here, stopped, so that the timer's goroutine never sees
+		// the field written.
+		c.watch = time.AfterFunc(time.Hour, c.checkClient)
+		c.watch.Stop()
+	}
 	c.fwd.Proto = s.Proto
 	c.setClientAddr(nc.RemoteAddr())
 	return c
@@ -206,7 +219,12 @@ func (c *conn) awaitRequest() bool {
 		if !c.state.CompareAndSwap(stateActive, waiting) {
 			return false
 		}
-		c.nc.SetReadDeadline(time.Now().Add(c.srv.idleTimeout()))
+		c.armIdle()
+		// After a response, the client needs a round trip before its next
+		// request: when the last read emptied the socket, wait for the
+		// next request's readiness edge instead of a read that would
+		// only say "nothing yet".
+		c.waitFirst = c.served && c.in.drained
 		err := c.raw.Read(c.readFirst)
 		if !c.state.CompareAndSwap(waiting, stateActive) || err != nil || c.in.len() == 0 {
 			return false // closed, or the client went away
@@ -218,14 +236,37 @@ func (c *conn) awaitRequest() bool {
 	c.served = true
 	c.in.get()
 	c.getOut()
-	c.nc.SetReadDeadline(time.Now().Add(c.srv.idleTimeout()))
+	c.armIdle()
 	return true
+}
+
+// armIdle bounds the wait for the next request by the idle timeout. The
+// deadline is moved only when the one set is older than rearmEvery: under
+// load that spares a timer update per request, and the bound stays within
+// a sixtieth (at most a second) of the timeout.
+func (c *conn) armIdle() {
+	now := time.Now()
+	timeout := c.srv.idleTimeout()
+	if now.Sub(c.idleArmed) < rearmEvery(timeout) {
+		return
+	}
+	c.idleArmed = now
+	c.nc.SetReadDeadline(now.Add(timeout))
+}
+
+// rearmEvery is how stale a deadline for timeout may be before it is moved.
+func rearmEvery(timeout time.Duration) time.Duration {
+	return min(timeout/60, time.Second)
 }
 
 // readWhenReadable is the RawConn.Read callback of an idle connection: it
 // takes a buffer only once bytes have arrived, and reads them into it, so
 // that waiting costs no buffer and arriving costs no extra system call.
 func (c *conn) readWhenReadable(fd uintptr) bool {
+	if c.waitFirst {
+		c.waitFirst = false
+		return false
+	}
 	c.in.get()
 	for {
 		n, err := syscall.Read(int(fd), c.in.b[c.in.w:])
@@ -236,6 +277,7 @@ func (c *conn) readWhenReadable(fd uintptr) bool {
 			c.in.release()
 			return false // park in the poller until readable
 		case n > 0:
+			c.in.drained = n < len(c.in.b)
 			c.in.w += n
 		}
 		return true // data, or EOF or an error: c.in stays empty
@@ -266,6 +308,7 @@ func (c *conn) readRequestHead() error {
 				c.headLen = n
 				if timed {
 					c.nc.SetReadDeadline(time.Time{})
+					c.idleArmed = time.Time{}
 				}
 				return nil
 			}
@@ -275,6 +318,7 @@ func (c *conn) readRequestHead() error {
 		}
 		if !timed {
 			c.nc.SetReadDeadline(time.Now().Add(c.srv.headTimeout()))
+			c.idleArmed = time.Time{}
 			timed = true
 		}
 		n, err := c.in.fill(c.nc)
@@ -333,7 +377,10 @@ func (c *conn) writeClient(p []byte) bool {
 	if len(p) == 0 {
 		return true
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout()))
+	if now, timeout := time.Now(), c.srv.writeTimeout(); now.Sub(c.writeArmed) >= rearmEvery(timeout) {
+		c.writeArmed = now
+		c.nc.SetWriteDeadline(now.Add(timeout))
+	}
 	_, err := c.nc.Write(p)
 	return err == nil
 }
@@ -346,10 +393,6 @@ func (c *conn) watchClient() {
 		return
 	}
 	c.watching.Store(true)
-	if c.watch == nil {
-		c.watch = time.AfterFunc(clientCheckInterval, c.checkClient)
-		return
-	}
 	c.watch.Reset(clientCheckInterval)
 }
 

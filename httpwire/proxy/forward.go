@@ -74,6 +74,9 @@ func (c *conn) forward() bool {
 	streaming := false
 
 	for attempt := 1; ; attempt++ {
+		if c.state.Load() == stateClosing {
+			return false // the client left, or the server is closing
+		}
 		route := c.srv.Backend.Route()
 		if route.Page != nil {
 			return c.answerPage(route.Page, nav, inSync && !streaming)
@@ -86,14 +89,18 @@ func (c *conn) forward() bool {
 			}
 			return c.answerPage(unreachablePage(route.Addr, err), nav, inSync && !streaming)
 		}
-		if _, err := c.up.nc.Write(c.out); err != nil {
+		streamBody := !body.complete || body.n > 0
+		if timeout := c.srv.ResponseTimeout; timeout > 0 {
+			c.up.nc.SetReadDeadline(time.Now().Add(timeout))
+		}
+		if err := c.up.send(c.out, !streamBody); err != nil {
 			c.up.drop()
-			if replayable && attempt < maxAttempts {
-				continue
+			if err == errDirty || replayable && attempt < maxAttempts {
+				continue // a kept connection the backend closed: a new one
 			}
 			return c.answerPage(unreachablePage(route.Addr, err), nav, false)
 		}
-		if !body.complete || body.n > 0 {
+		if streamBody {
 			streaming = true
 			c.startRequestBody(body)
 		}
@@ -165,12 +172,12 @@ func retryPause(attempt int) {
 }
 
 // readResponseHead reads the final response head into c.up.resp, relaying
-// 1xx interim responses to the client on the way.
+// 1xx interim responses to the client on the way. What send read (or the
+// error of that read) comes first.
 func (c *conn) readResponseHead(clientMinor int) error {
 	u := &c.up
 	timeout := c.srv.ResponseTimeout
 	if timeout > 0 {
-		u.nc.SetReadDeadline(time.Now().Add(timeout))
 		defer u.nc.SetReadDeadline(time.Time{})
 	}
 	got := false // any byte of a response received
@@ -202,7 +209,13 @@ func (c *conn) readResponseHead(clientMinor int) error {
 				return err
 			}
 		}
-		n, err := u.in.fill(u.nc)
+		var n int
+		var err error
+		if u.readErr != nil {
+			err, u.readErr = u.readErr, nil
+		} else {
+			n, err = u.in.fill(u.nc)
+		}
 		if n > 0 {
 			continue
 		}

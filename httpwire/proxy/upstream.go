@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -14,13 +15,16 @@ import (
 // either succeeds or is refused at once.
 const dialTimeout = 5 * time.Second
 
+// errDirty means a kept backend connection had bytes or EOF waiting before
+// the request: it is not used (send has dropped it).
+var errDirty = errors.New("proxy: kept backend connection not clean")
+
 // upstream is the backend connection paired with a client connection, and
 // the response being read from it. It belongs to the client connection's
-// goroutine, except that abort may expire nc's deadlines from another.
+// goroutine, except that abort and close may act on nc from another.
 type upstream struct {
-	mu       sync.Mutex // guards nc against abort
+	mu       sync.Mutex // guards nc against abort and close
 	nc       net.Conn
-	tcp      *net.TCPConn
 	raw      syscall.RawConn
 	gen      uint64
 	addr     string
@@ -31,20 +35,37 @@ type upstream struct {
 	resp    httpwire.ResponseHead
 	headLen int // length of resp's head in in
 
-	probeFn func(fd uintptr) // bound once: a method value allocates
-	dirty   bool             // probe's result: bytes or EOF waiting on the idle connection
-	peek    [1]byte
+	// send's RawConn.Read callback, bound once (a method value
+	// allocates), and its state.
+	exchangeFn func(fd uintptr) bool
+	step       exchangeStep
+	unsent     []byte // what send has still to write
+	await      bool   // send waits for the response and reads it
+	dirty      bool   // the kept connection had bytes or EOF waiting
+	readErr    error  // the first read's EOF or error
 }
+
+// exchangeStep is where send's callback is.
+type exchangeStep uint8
+
+const (
+	stepCheck exchangeStep = iota // a kept connection must be empty
+	stepWrite                     // write the request
+	stepRead                      // wait for the response, then read it
+	stepDone
+)
 
 func (u *upstream) init(state *atomic.Int32) {
 	u.aborting = state
-	u.probeFn = u.probe
+	u.exchangeFn = u.exchange
 }
 
-// connect makes sure u.nc is a usable connection to route's backend.
+// connect makes sure u.nc is a connection to route's backend: the one kept
+// from the previous request if it is of the same generation, else a new
+// one. Whether a kept one is still usable is for send to check.
 func (u *upstream) connect(route Route) error {
 	if u.nc != nil {
-		if u.gen == route.Generation && u.addr == route.Addr && u.clean() {
+		if u.gen == route.Generation && u.addr == route.Addr && u.in.len() == 0 {
 			u.fresh = false
 			u.in.get()
 			return nil
@@ -56,10 +77,8 @@ func (u *upstream) connect(route Route) error {
 		return err
 	}
 	u.mu.Lock()
-	u.nc, u.gen, u.addr, u.fresh = nc, route.Generation, route.Addr, true
-	u.tcp, u.raw = nil, nil
+	u.nc, u.gen, u.addr, u.fresh, u.raw = nc, route.Generation, route.Addr, true, nil
 	if tcp, ok := nc.(*net.TCPConn); ok {
-		u.tcp = tcp
 		u.raw, _ = tcp.SyscallConn()
 	}
 	aborted := u.aborting.Load() == stateClosing
@@ -71,26 +90,102 @@ func (u *upstream) connect(route Route) error {
 	return nil
 }
 
-// clean reports whether the idle backend connection has nothing waiting:
-// bytes sent before a request are never read as its response, and a
-// keep-alive connection the backend closed is not used.
-func (u *upstream) clean() bool {
-	if u.in.len() > 0 {
-		return false
-	}
+// send writes req (a head, maybe with a small body) and, with await, waits
+// for the response's first bytes and reads them into u.in (u.readErr then
+// holds that read's EOF or error). It does so inside one RawConn.Read, to
+// spend no system call on reads that find nothing:
+//
+//   - A kept connection is read once first, and must have nothing
+//     (EAGAIN): bytes a backend sent before a request are never read as
+//     its response, and a connection the backend closed is not used
+//     (errDirty, and the connection is dropped).
+//   - The request is written from inside the Read, which has just reset
+//     the runtime poller's readiness for the socket, and the socket is
+//     known empty: the next readiness edge is the response's. So it waits
+//     for that edge and then reads, instead of reading once for nothing
+//     first.
+//
+// If the request does not fit in the socket buffer at once, the rest goes
+// out by an ordinary write, and the response is read as usual.
+func (u *upstream) send(req []byte, await bool) error {
 	if u.raw == nil {
-		return true
+		_, err := u.nc.Write(req)
+		return err
 	}
-	u.dirty = false
-	if u.raw.Control(u.probeFn) != nil {
-		return false
+	u.step = stepWrite
+	if !u.fresh {
+		u.step = stepCheck
 	}
-	return !u.dirty
+	u.unsent, u.await, u.dirty, u.readErr = req, await, false, nil
+	err := u.raw.Read(u.exchangeFn)
+	unsent := u.unsent
+	u.unsent = nil
+	switch {
+	case u.dirty:
+		u.drop()
+		return errDirty
+	case u.step == stepRead:
+		// The request is out; a failure to read the response (a deadline,
+		// a close) is the response's, for readResponseHead to judge.
+		if err != nil && u.readErr == nil {
+			u.readErr = err
+		}
+		return nil
+	case err != nil:
+		return err
+	case u.readErr != nil:
+		return u.readErr // the write failed
+	case len(unsent) > 0:
+		_, err = u.nc.Write(unsent)
+		return err
+	}
+	return nil
 }
 
-func (u *upstream) probe(fd uintptr) {
-	_, _, err := syscall.Recvfrom(int(fd), u.peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	u.dirty = err != syscall.EAGAIN
+// exchange is send's RawConn.Read callback: it reports true when send is
+// done with the socket, false to wait until it is readable.
+func (u *upstream) exchange(fd uintptr) bool {
+	switch u.step {
+	case stepCheck:
+		for {
+			// Into the buffer's free space: if anything comes, the
+			// connection is dropped with it.
+			_, err := syscall.Read(int(fd), u.in.b[u.in.w:])
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != syscall.EAGAIN {
+				u.dirty = true // bytes, EOF, or a reset
+				return true
+			}
+			break
+		}
+		u.step = stepWrite
+		fallthrough
+	case stepWrite:
+		for len(u.unsent) > 0 {
+			n, err := syscall.Write(int(fd), u.unsent)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				return true // send writes the rest as usual
+			case err != nil:
+				u.readErr = err
+				return true
+			}
+			u.unsent = u.unsent[n:]
+		}
+		if !u.await {
+			u.step = stepDone
+			return true
+		}
+		u.step = stepRead
+		return false
+	case stepRead:
+		return u.in.readFrom(fd, &u.readErr)
+	}
+	return true
 }
 
 // drop closes the backend connection, if any, and forgets what was read.
@@ -98,7 +193,7 @@ func (u *upstream) drop() {
 	u.mu.Lock()
 	if u.nc != nil {
 		u.nc.Close()
-		u.nc, u.tcp, u.raw = nil, nil, nil
+		u.nc, u.raw = nil, nil
 	}
 	u.mu.Unlock()
 	u.in.r, u.in.w = 0, 0
