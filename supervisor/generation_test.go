@@ -54,6 +54,15 @@ func TestGenerationsAndReasons(t *testing.T) {
 		if c := r.rec.waitReadyCall(10 * time.Second); c != (readyCall{first + 4, Restart}) {
 			t.Errorf("OnReady%+v after the fix, want {%d restart}", c, uint64(first+4))
 		}
+		// A --reload-only change: a new generation, the same process.
+		before := get(t, addr)
+		r.Reload()
+		if c := r.rec.waitReadyCall(10 * time.Second); c != (readyCall{first + 5, Change}) {
+			t.Errorf("OnReady%+v after Reload, want {%d change}", c, uint64(first+5))
+		}
+		if after := get(t, addr); after != before {
+			t.Errorf("Reload restarted the backend: %q, then %q", before, after)
+		}
 	})
 
 	t.Run("first start crashes", func(t *testing.T) {
@@ -109,10 +118,14 @@ func TestGenerationsAndReasons(t *testing.T) {
 		if st := r.State(); st != Running {
 			t.Errorf("State = %v in static mode, want Running", st)
 		}
-		r.Failed(first + 2) // nothing to probe: ignored
+		r.Reload()
+		if c := r.rec.waitReadyCall(5 * time.Second); c != (readyCall{first + 3, Change}) {
+			t.Errorf("OnReady%+v after Reload, want {%d change}", c, uint64(first+3))
+		}
+		r.Failed(first + 3) // nothing to probe: ignored
 		rt, waited, err := routeWithin(r.Supervisor, time.Second)
-		if err != nil || waited > 50*time.Millisecond || rt.Failure == nil || rt.Failure.Status != 503 || rt.Generation != first+2 || rt.Addr != "" {
-			t.Errorf("Route in static mode = %+v (failure %+v) after %v, want a 503 at once with generation %d", rt, rt.Failure, waited, uint64(first+2))
+		if err != nil || waited > 50*time.Millisecond || rt.Failure == nil || rt.Failure.Status != 503 || rt.Generation != first+3 || rt.Addr != "" {
+			t.Errorf("Route in static mode = %+v (failure %+v) after %v, want a 503 at once with generation %d", rt, rt.Failure, waited, uint64(first+3))
 		}
 		if log := r.rec.logText(); !strings.Contains(log, "reloading: index.html changed (+4 more)") {
 			t.Errorf("log lacks the reload line:\n%s", log)

@@ -164,6 +164,8 @@ func (l *loop) run(ctx context.Context) {
 			l.onChange()
 		case <-s.restartC:
 			l.onRestart()
+		case <-s.reloadC:
+			l.onReload()
 		case <-s.failedC:
 			l.onFailed()
 		case <-s.wakeC:
@@ -524,6 +526,15 @@ func (l *loop) onRestart() {
 	if !l.stopping {
 		l.change("", 0)
 	}
+}
+
+func (l *loop) onReload() {
+	if l.stopping || l.state != Running {
+		return
+	}
+	l.gen++
+	l.reason = Change
+	l.set(Running, nil)
 }
 
 // change handles n changed files, first the first of them, or with n == 0

@@ -360,6 +360,7 @@ type Supervisor struct {
 	changeN     int
 	changeC     chan struct{}
 	restartC    chan struct{}
+	reloadC     chan struct{}
 	failedGen   atomic.Uint64
 	failedC     chan struct{}
 	wakeC       chan struct{}
@@ -472,6 +473,7 @@ func New(cfg Config) (*Supervisor, error) {
 		epoch:    time.Now(),
 		changeC:  make(chan struct{}, 1),
 		restartC: make(chan struct{}, 1),
+		reloadC:  make(chan struct{}, 1),
 		failedC:  make(chan struct{}, 1),
 		wakeC:    make(chan struct{}, 1),
 		procC:    make(chan procMsg, 2),
@@ -546,6 +548,13 @@ func (s *Supervisor) ignore(path string) {
 // static modes it rebuilds and the browsers reload with reason Change; in
 // Idle it starts the backend. It never blocks. Safe from any goroutine.
 func (s *Supervisor) Restart() { notify(s.restartC) }
+
+// Reload asks for a new generation without a restart or a build (a
+// --reload-only file changed): while Running, OnReady is called with it and
+// reason Change, so that tabs away at the moment notice too. In the other
+// states the restart under way reloads the tabs anyway, and Reload does
+// nothing. It never blocks. Safe from any goroutine.
+func (s *Supervisor) Reload() { notify(s.reloadC) }
 
 // Failed reports that the proxy saw a refused connection, or EOF before any
 // response byte, on a backend of that generation; a stale generation is

@@ -344,7 +344,7 @@ func (a *app) changed(c inotify.Change) {
 		if strings.HasSuffix(c.Path, ".css") {
 			a.hub.ReloadCSS(c.Path)
 		} else {
-			a.hub.Reload(a.hub.Generation(), ws.Change)
+			a.sup.Reload() // a new generation: tabs away now notice too
 		}
 		return
 	}
