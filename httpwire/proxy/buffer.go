@@ -45,6 +45,17 @@ func (rb *readBuf) get() {
 	}
 }
 
+// getLarge makes sure the buffer is a large one.
+func (rb *readBuf) getLarge() {
+	if rb.p == nil {
+		rb.p = largeBufs.Get().(*[]byte)
+		rb.b = *rb.p
+		rb.r, rb.w = 0, 0
+		return
+	}
+	rb.enlarge()
+}
+
 // release returns the storage to its pool; the buffer must be empty.
 func (rb *readBuf) release() {
 	if rb.p == nil {
@@ -118,13 +129,13 @@ func (rb *readBuf) fill(src io.Reader) (int, error) {
 func (rb *readBuf) readFrom(fd uintptr, err *error) bool {
 	room := len(rb.b) - rb.w
 	for {
-		n, e := syscall.Read(int(fd), rb.b[rb.w:])
+		n, e := sysRead(fd, rb.b[rb.w:])
 		switch {
 		case e == syscall.EINTR:
 			continue
 		case e == syscall.EAGAIN:
 			return false
-		case e != nil:
+		case e != 0:
 			*err = e
 		case n == 0:
 			*err = io.EOF

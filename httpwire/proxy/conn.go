@@ -41,13 +41,15 @@ type conn struct {
 	handedOff bool // a WebSocket endpoint owns nc
 
 	readFirst func(fd uintptr) bool // bound once: a method value allocates
+	writeFn   func(fd uintptr) bool // bound once
+	unsent    []byte                // writeSome's
+	writeErr  syscall.Errno         // writeSome's
 	idleArmed time.Time             // when the idle deadline was last set
 	// writeArmed is when the write deadline was last set; writeClient
 	// moves it only when it is older than rearmEvery, so a stalled client
 	// is dropped within a second before writeTimeout after its last
 	// progress.
 	writeArmed time.Time
-	waitFirst  bool // readWhenReadable: skip the first read, the socket is known empty
 
 	in      readBuf // the client's bytes; the body copier's while it runs
 	req     httpwire.RequestHead
@@ -96,6 +98,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		if raw, err := tcp.SyscallConn(); err == nil {
 			c.raw = raw
 			c.readFirst = c.readWhenReadable
+			c.writeFn = c.writeSome
 		}
 	}
 	c.up.init(&c.state)
@@ -220,11 +223,10 @@ func (c *conn) awaitRequest() bool {
 			return false
 		}
 		c.armIdle()
-		// After a response, the client needs a round trip before its next
-		// request: when the last read emptied the socket, wait for the
-		// next request's readiness edge instead of a read that would
-		// only say "nothing yet".
-		c.waitFirst = c.served && c.in.drained
+		// The first read cannot be skipped, though it mostly finds
+		// nothing: RawConn.Read first forgets any readiness the poller
+		// saw, so a pipelined request that arrived after the last read
+		// would otherwise wait for bytes that never come.
 		err := c.raw.Read(c.readFirst)
 		if !c.state.CompareAndSwap(waiting, stateActive) || err != nil || c.in.len() == 0 {
 			return false // closed, or the client went away
@@ -263,21 +265,16 @@ func rearmEvery(timeout time.Duration) time.Duration {
 // takes a buffer only once bytes have arrived, and reads them into it, so
 // that waiting costs no buffer and arriving costs no extra system call.
 func (c *conn) readWhenReadable(fd uintptr) bool {
-	if c.waitFirst {
-		c.waitFirst = false
-		return false
-	}
 	c.in.get()
 	for {
-		n, err := syscall.Read(int(fd), c.in.b[c.in.w:])
+		n, err := sysRead(fd, c.in.b[c.in.w:])
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
 			c.in.release()
 			return false // park in the poller until readable
-		case n > 0:
-			c.in.drained = n < len(c.in.b)
+		case err == 0 && n > 0:
 			c.in.w += n
 		}
 		return true // data, or EOF or an error: c.in stays empty
@@ -381,8 +378,33 @@ func (c *conn) writeClient(p []byte) bool {
 		c.writeArmed = now
 		c.nc.SetWriteDeadline(now.Add(timeout))
 	}
-	_, err := c.nc.Write(p)
-	return err == nil
+	if c.raw == nil {
+		_, err := c.nc.Write(p)
+		return err == nil
+	}
+	c.unsent, c.writeErr = p, 0
+	err := c.raw.Write(c.writeFn)
+	c.unsent = nil
+	return err == nil && c.writeErr == 0
+}
+
+// writeSome is writeClient's RawConn.Write callback: false means the
+// socket buffer is full, wait until it drains.
+func (c *conn) writeSome(fd uintptr) bool {
+	for len(c.unsent) > 0 {
+		n, err := sysWrite(fd, c.unsent)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != 0:
+			c.writeErr = err
+			return true
+		}
+		c.unsent = c.unsent[n:]
+	}
+	return true
 }
 
 // watchClient starts checking, every clientCheckInterval, whether the client

@@ -214,7 +214,7 @@ func (c *conn) readResponseHead(clientMinor int) error {
 		if u.readErr != nil {
 			err, u.readErr = u.readErr, nil
 		} else {
-			n, err = u.in.fill(u.nc)
+			n, err = u.fill()
 		}
 		if n > 0 {
 			continue
@@ -272,7 +272,7 @@ func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor 
 			if c.respChunks.Done() {
 				return true
 			}
-			if _, err := u.in.fill(u.nc); err != nil && u.in.len() == 0 {
+			if _, err := u.fill(); err != nil && u.in.len() == 0 {
 				return false
 			}
 		}
@@ -303,7 +303,7 @@ func (c *conn) copyBody(n int64) bool {
 		u.in.enlarge()
 	}
 	for n != 0 {
-		m, err := u.in.fill(u.nc)
+		m, err := u.fill()
 		if m > 0 {
 			k := u.in.len()
 			if n > 0 && int64(k) > n {

@@ -40,7 +40,7 @@ func (c *conn) forwardInjected(framing httpwire.Framing, keep bool, clientMinor 
 			if !c.flushOut() {
 				return false
 			}
-			if _, err := u.in.fill(u.nc); err != nil && u.in.len() == 0 {
+			if _, err := u.fill(); err != nil && u.in.len() == 0 {
 				return false
 			}
 		}
@@ -61,7 +61,7 @@ func (c *conn) forwardInjected(framing httpwire.Framing, keep bool, clientMinor 
 			if inj.chunked.Done() {
 				return true
 			}
-			if _, err := u.in.fill(u.nc); err != nil && u.in.len() == 0 {
+			if _, err := u.fill(); err != nil && u.in.len() == 0 {
 				return false
 			}
 		}
@@ -75,7 +75,7 @@ func (c *conn) forwardInjected(framing httpwire.Framing, keep bool, clientMinor 
 			if !c.flushOut() {
 				return false
 			}
-			if _, err := u.in.fill(u.nc); err != nil && u.in.len() == 0 {
+			if _, err := u.fill(); err != nil && u.in.len() == 0 {
 				c.out = inj.html.Finish(c.out)
 				u.resp.Close = true
 				return c.flushOut() && err == io.EOF

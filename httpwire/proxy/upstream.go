@@ -38,6 +38,7 @@ type upstream struct {
 	// send's RawConn.Read callback, bound once (a method value
 	// allocates), and its state.
 	exchangeFn func(fd uintptr) bool
+	fillFn     func(fd uintptr) bool
 	step       exchangeStep
 	unsent     []byte // what send has still to write
 	await      bool   // send waits for the response and reads it
@@ -58,6 +59,7 @@ const (
 func (u *upstream) init(state *atomic.Int32) {
 	u.aborting = state
 	u.exchangeFn = u.exchange
+	u.fillFn = u.fillOnce
 }
 
 // connect makes sure u.nc is a connection to route's backend: the one kept
@@ -67,7 +69,7 @@ func (u *upstream) connect(route Route) error {
 	if u.nc != nil {
 		if u.gen == route.Generation && u.addr == route.Addr && u.in.len() == 0 {
 			u.fresh = false
-			u.in.get()
+			u.in.getLarge()
 			return nil
 		}
 		u.drop()
@@ -86,7 +88,9 @@ func (u *upstream) connect(route Route) error {
 	if aborted {
 		nc.SetDeadline(aLongTimeAgo)
 	}
-	u.in.get()
+	// A large buffer from the start: a response of up to 64 KiB, head and
+	// body, then comes in one read and goes out in one write.
+	u.in.getLarge()
 	return nil
 }
 
@@ -150,7 +154,7 @@ func (u *upstream) exchange(fd uintptr) bool {
 		for {
 			// Into the buffer's free space: if anything comes, the
 			// connection is dropped with it.
-			_, err := syscall.Read(int(fd), u.in.b[u.in.w:])
+			_, err := sysRead(fd, u.in.b[u.in.w:])
 			if err == syscall.EINTR {
 				continue
 			}
@@ -164,13 +168,13 @@ func (u *upstream) exchange(fd uintptr) bool {
 		fallthrough
 	case stepWrite:
 		for len(u.unsent) > 0 {
-			n, err := syscall.Write(int(fd), u.unsent)
+			n, err := sysWrite(fd, u.unsent)
 			switch {
 			case err == syscall.EINTR:
 				continue
 			case err == syscall.EAGAIN:
 				return true // send writes the rest as usual
-			case err != nil:
+			case err != 0:
 				u.readErr = err
 				return true
 			}
@@ -187,6 +191,27 @@ func (u *upstream) exchange(fd uintptr) bool {
 	}
 	return true
 }
+
+// fill reads once from the backend into u.in: through the RawConn, with
+// the raw read of sysio.go, when the connection is TCP.
+func (u *upstream) fill() (int, error) {
+	if u.raw == nil {
+		return u.in.fill(u.nc)
+	}
+	if !u.in.makeRoom() {
+		return 0, httpwire.ErrHeadTooLarge
+	}
+	w := u.in.w
+	u.readErr = nil
+	if err := u.raw.Read(u.fillFn); err != nil {
+		return 0, err
+	}
+	err := u.readErr
+	u.readErr = nil
+	return u.in.w - w, err
+}
+
+func (u *upstream) fillOnce(fd uintptr) bool { return u.in.readFrom(fd, &u.readErr) }
 
 // drop closes the backend connection, if any, and forgets what was read.
 func (u *upstream) drop() {
