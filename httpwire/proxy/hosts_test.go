@@ -3,6 +3,7 @@ package proxy
 import (
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -95,11 +96,12 @@ func TestOriginAllowed(t *testing.T) {
 // every kind of request, and that nothing reaches the backend.
 func TestHostRefused(t *testing.T) {
 	be := startRecordingBackend(t, respondOK)
+	var mu sync.Mutex
 	var logged []string
 	srv := &Server{
 		Backend: &fixedBackend{addr: be.addr()}, Hosts: NewHostPolicy(), LocalPrefix: testPrefix,
 		Local: map[string]Endpoint{testScript: {ContentType: "text/javascript", Body: testScriptBody}, testSocket: {WebSocket: echoSocket}},
-		Logf:  func(f string, a ...any) { logged = append(logged, f) },
+		Logf:  func(f string, a ...any) { mu.Lock(); logged = append(logged, f); mu.Unlock() },
 	}
 	addr := startProxy(t, srv)
 	for _, req := range []string{
@@ -122,9 +124,11 @@ func TestHostRefused(t *testing.T) {
 	if raw, _ := be.received(); raw != "" {
 		t.Errorf("the backend received %q", raw)
 	}
+	mu.Lock()
 	if len(logged) != 1 {
 		t.Errorf("logged %d lines for one refused host, want 1: %q", len(logged), logged)
 	}
+	mu.Unlock()
 	// Allowed forms pass, absolute-form included, and go out in origin-form.
 	for _, req := range []string{
 		"GET /a HTTP/1.1\r\nHost: localhost:8000\r\nConnection: close\r\n\r\n",
