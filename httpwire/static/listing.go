@@ -20,6 +20,10 @@ import (
 // that its size never shows in memory.
 const listBatch = 1000
 
+// listChunk is how many entries of a streamed listing are rendered at a
+// time: what a client that does not read holds in memory.
+const listChunk = 64
+
 // listEntry is one line of a directory listing.
 type listEntry struct {
 	name string
@@ -124,16 +128,17 @@ func (l *listReader) Read(p []byte) (int, error) {
 // next renders the next batch into l.out.
 func (l *listReader) next() {
 	if len(l.pending) == 0 && !l.ended {
-		ents, err := l.dir.ReadDir(listBatch)
+		ents, err := l.dir.ReadDir(listChunk)
 		l.pending = ents
 		if err != nil {
 			l.ended = true // EOF, or an error: end the listing there
 		}
 	}
 	if len(l.pending) > 0 {
-		l.list = l.entries(l.list[:0], l.pending)
-		clear(l.pending)
-		l.pending = l.pending[:0]
+		k := min(len(l.pending), listChunk)
+		l.list = l.entries(l.list[:0], l.pending[:k])
+		clear(l.pending[:k])
+		l.pending = l.pending[k:]
 		body := l.body[:0]
 		for _, e := range l.list {
 			body = appendEntry(body, e)

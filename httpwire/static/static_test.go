@@ -899,3 +899,50 @@ func TestStaticLargeFile(t *testing.T) {
 		})
 	}
 }
+
+// TestStaticLargeListing checks a directory too large to hold: it is listed
+// as it is read, chunked for HTTP/1.1 and until the close for HTTP/1.0,
+// every entry once, dotfiles still hidden.
+func TestStaticLargeListing(t *testing.T) {
+	s := startStatic(t)
+	dir := filepath.Join(s.dir, "many")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2500
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d.txt", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, ".hidden"), nil, 0o644)
+	check := func(t *testing.T, body string) {
+		t.Helper()
+		for i := range n {
+			if c := strings.Count(body, fmt.Sprintf(`href="./f%04d.txt"`, i)); c != 1 {
+				t.Fatalf("f%04d.txt listed %d times", i, c)
+			}
+		}
+		if strings.Contains(body, ".hidden") || !strings.Contains(body, "directory order") ||
+			strings.Count(body, staticTag) != 1 || !strings.HasSuffix(body, "</html>\n") {
+			t.Errorf("listing: hidden file, note, tag or end wrong:\n%.500s…%s", body, body[max(0, len(body)-200):])
+		}
+	}
+
+	resp, body := s.get(t, "GET", "/many/", "Sec-Fetch-Dest", "document")
+	if resp.StatusCode != 200 || resp.ContentLength != -1 || len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" {
+		t.Fatalf("HTTP/1.1: %d, length %d, TE %q", resp.StatusCode, resp.ContentLength, resp.TransferEncoding)
+	}
+	check(t, string(body))
+
+	resp, body = s.raw(t, "GET /many/ HTTP/1.0\r\nSec-Fetch-Dest: document\r\n\r\n")
+	if resp.StatusCode != 200 || !resp.Close || len(resp.TransferEncoding) != 0 {
+		t.Fatalf("HTTP/1.0: %d, close %v, TE %q", resp.StatusCode, resp.Close, resp.TransferEncoding)
+	}
+	check(t, string(body))
+
+	resp, body = s.get(t, "HEAD", "/many/")
+	if resp.StatusCode != 200 || len(body) != 0 {
+		t.Errorf("HEAD: %d with %d body bytes", resp.StatusCode, len(body))
+	}
+}
