@@ -49,16 +49,53 @@ type directive struct {
 	values [][]byte
 }
 
+// parsePolicy splits a serialized policy as CSP3 §2.2.1 does: on ';', then
+// on ASCII whitespace only (a U+00A0 inside a token stays in it: a browser
+// ignores such a directive, and so must the rewritten policy), with names
+// lower-cased in ASCII.
 func parsePolicy(policy []byte) []directive {
 	var ds []directive
 	for _, part := range bytes.Split(policy, []byte(";")) {
-		fields := bytes.Fields(part)
+		fields := bytes.FieldsFunc(part, isASCIISpace)
 		if len(fields) == 0 {
 			continue
 		}
-		ds = append(ds, directive{name: bytes.ToLower(fields[0]), values: fields[1:]})
+		ds = append(ds, directive{name: asciiLower(fields[0]), values: fields[1:]})
 	}
 	return ds
+}
+
+// isASCIISpace is "ASCII whitespace" of the Infra standard: tab, LF, FF,
+// CR and space.
+func isASCIISpace(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\f' || r == '\r' || r == ' '
+}
+
+func asciiLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// isHostSource reports whether host can go into a source expression as it
+// is (CSP3 §2.3.1: host-char is ALPHA / DIGIT / "-", with dots, a port and
+// an IPv6 literal's brackets and colons). Anything else (a ';' or ',' in a
+// reg-name) could end the directive or the policy early.
+func isHostSource(host []byte) bool {
+	if len(host) == 0 {
+		return false
+	}
+	for _, c := range host {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
 }
 
 func findDirective(ds []directive, names ...string) int {
@@ -95,7 +132,9 @@ func allowsSelf(values [][]byte) bool {
 
 // rewritePolicy returns the policy with the reload client allowed. host is
 // the request's Host; scriptPath and socketPath are the client's. When the
-// script needs a nonce, plan.nonce is set (once per response).
+// script needs a nonce, plan.nonce is set (once per response). A Host that
+// is not a plain host-source gets no source of its own: the client may be
+// blocked then, the policy never widened.
 func rewritePolicy(policy, host []byte, scriptPath, socketPath string, plan *cspPlan) []byte {
 	ds := parsePolicy(policy)
 	changed := false
@@ -110,7 +149,7 @@ func rewritePolicy(policy, host []byte, scriptPath, socketPath string, plan *csp
 			}
 			add = append(append([]byte("'nonce-"), plan.nonce...), '\'')
 		case allowsSelf(d.values):
-		default:
+		case isHostSource(host):
 			add = append(append([]byte("http://"), host...), scriptPath...)
 		}
 		if add != nil {
@@ -118,7 +157,7 @@ func rewritePolicy(policy, host []byte, scriptPath, socketPath string, plan *csp
 			changed = true
 		}
 	}
-	if i := findDirective(ds, "connect-src", "default-src"); i >= 0 && !allowsSelf(ds[i].values) {
+	if i := findDirective(ds, "connect-src", "default-src"); i >= 0 && !allowsSelf(ds[i].values) && isHostSource(host) {
 		ds = addSource(ds, i, "connect-src", append(append([]byte("ws://"), host...), socketPath...))
 		changed = true
 	}

@@ -45,3 +45,20 @@ func TestRewritePolicy(t *testing.T) {
 		})
 	}
 }
+
+func TestRewritePolicyHostileInput(t *testing.T) {
+	const script, socket = "/.reloadproxy/client.js", "/.reloadproxy/ws"
+	var plan cspPlan
+	// A Host with sub-delims would end the directive early: no source of
+	// its own, the policy is left as it was.
+	policy := "script-src 'unsafe-inline'; connect-src https://api.test"
+	if got := string(rewritePolicy([]byte(policy), []byte("a;script-src *"), script, socket, &plan)); got != policy {
+		t.Errorf("hostile Host: policy became %q", got)
+	}
+	// U+00A0 is not whitespace for a browser: the token stays whole.
+	policy = "img-src a\u00a0b; script-src 'nonce-x'"
+	got := string(rewritePolicy([]byte(policy), []byte("localhost:8000"), script, socket, &plan))
+	if !strings.HasPrefix(got, "img-src a\u00a0b; script-src 'nonce-x' 'nonce-") {
+		t.Errorf("non-ASCII space: policy became %q", got)
+	}
+}
