@@ -102,7 +102,7 @@ func BenchmarkBroadcast1000Tabs(b *testing.B) {
 		received.Store(0)
 		want.Store(gen)
 		timeout.Reset(10 * time.Second)
-		hub.Reload(gen)
+		hub.Reload(gen, ws.Restart)
 		select {
 		case <-done:
 		case <-timeout.C:
