@@ -711,7 +711,7 @@ func (t *Tree) handleDirEvent(fd int, d *watchDir, ev Event) {
 		// The files under it left the tree without events of their own.
 		// Report the directory itself, to the conservative side: with
 		// patterns, a file matching them may have been inside.
-		if !t.rules.excluded(c.rel) {
+		if t.rules.mayMatchUnder(c.rel) {
 			t.add(d.root, c.rel, Rename, Restart)
 		}
 	case ev.Mask&unix.IN_DELETE != 0:

@@ -57,6 +57,9 @@ type Rules struct {
 	patterns   []*glob.Pattern
 	excludes   []*glob.Pattern
 	reloadOnly []*glob.Pattern
+	// triggerGlobs are the sources of patterns and reloadOnly, for
+	// mayMatchUnder.
+	triggerGlobs []string
 	// dirExcludes match a directory path whose whole subtree is excluded.
 	dirExcludes []*glob.Pattern
 }
@@ -84,6 +87,9 @@ type Rules struct {
 // `-x 'build/*.o'` prunes only directories named like that.
 func NewRules(patterns, excludes, reloadOnly []string) (*Rules, error) {
 	r := &Rules{}
+	if len(patterns) > 0 {
+		r.triggerGlobs = append(append(r.triggerGlobs, patterns...), reloadOnly...)
+	}
 	var err error
 	if r.patterns, err = compileGlobs(patterns); err != nil {
 		return nil, err
@@ -159,6 +165,50 @@ func (r *Rules) Match(rel string) (Action, bool) {
 		return Restart, true
 	}
 	return 0, false
+}
+
+// mayMatchUnder reports whether a file somewhere under the directory dir
+// could trigger. A directory moved out of the tree takes its files along
+// without an event for each: it counts as a change only if one of them
+// could have mattered. Without --pattern any file matters; with patterns,
+// a pattern matters when its leading segments match dir's and a segment is
+// left for what lies under it, or when a `**` comes first. A pattern too
+// complex to split (a '/' in a brace group, an escape) counts, to stay on
+// the safe side.
+func (r *Rules) mayMatchUnder(dir string) bool {
+	if r.excluded(dir) || r.SkipDir(dir) {
+		return false
+	}
+	if len(r.triggerGlobs) == 0 {
+		return true
+	}
+	dsegs := strings.Split(dir, "/")
+	for _, p := range r.triggerGlobs {
+		if globMayMatchUnder(strings.TrimPrefix(p, "./"), dsegs) {
+			return true
+		}
+	}
+	return false
+}
+
+func globMayMatchUnder(p string, dsegs []string) bool {
+	if strings.ContainsAny(p, "{\\") {
+		return true
+	}
+	psegs := strings.Split(p, "/")
+	for i, d := range dsegs {
+		if i >= len(psegs) {
+			return false
+		}
+		if strings.Contains(psegs[i], "**") {
+			return true
+		}
+		g, err := globCompiler.Compile(psegs[i])
+		if err != nil || !g.Match(d) {
+			return err != nil
+		}
+	}
+	return len(psegs) > len(dsegs)
 }
 
 // excluded reports whether rel matches an exclude glob or lies under a
@@ -260,10 +310,12 @@ func ignoredName[S string | []byte](name S) bool {
 }
 
 // IsEditorTemp reports whether a file with this base name is an editor's
-// temporary file, which never triggers: vim swap files (*.swp, *.swx) and
-// its write probe "4913", backups (*~), Emacs auto-save (#*#) and lock
-// (.#*) files, and JetBrains safe-write files (*___jb_tmp___,
-// *___jb_old___).
+// or a build tool's temporary file, which never triggers: vim swap files
+// (*.swp, *.swx) and its write probe "4913", backups (*~), Emacs auto-save
+// (#*#) and lock (.#*) files, JetBrains safe-write files (*___jb_tmp___,
+// *___jb_old___), and the probe `go build -o NAME` creates and removes
+// beside its output (NAME-go-tmp-umask), so that `-x NAME` is enough to
+// keep a build's output from cancelling the build.
 func IsEditorTemp[S string | []byte](name S) bool {
 	n := len(name)
 	if n == 0 {
@@ -280,7 +332,8 @@ func IsEditorTemp[S string | []byte](name S) bool {
 		return true
 	}
 	return hasSuffix(name, ".swp") || hasSuffix(name, ".swx") ||
-		hasSuffix(name, "___jb_tmp___") || hasSuffix(name, "___jb_old___")
+		hasSuffix(name, "___jb_tmp___") || hasSuffix(name, "___jb_old___") ||
+		hasSuffix(name, "-go-tmp-umask")
 }
 
 func hasSuffix[S string | []byte](s S, suffix string) bool {

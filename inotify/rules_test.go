@@ -227,3 +227,52 @@ func TestWatchLimitErrorMessage(t *testing.T) {
 		t.Errorf("suggestWatchLimit(600000, 10) = %d, want %d", got, 1<<20)
 	}
 }
+
+func TestMayMatchUnder(t *testing.T) {
+	tests := []struct {
+		patterns, reloadOnly, excludes []string
+		dir                            string
+		want                           bool
+	}{
+		{nil, nil, nil, "anything", true},
+		{nil, nil, []string{"build"}, "build", false},
+		{[]string{"vite.config.*"}, nil, nil, ".cache/deps_temp", false},
+		{[]string{"*.py"}, nil, nil, "pkg", false},
+		{[]string{"**/*.py"}, nil, nil, "pkg/sub", true},
+		{[]string{"src/*.py"}, nil, nil, "src", true},
+		{[]string{"src/*.py"}, nil, nil, "lib", false},
+		{[]string{"src/*.py"}, nil, nil, "src/deeper", false},
+		{[]string{"src/**/*.py"}, nil, nil, "src/a/b", true},
+		{[]string{"s*/x/*.go"}, nil, nil, "src", true},
+		{[]string{"s*/x/*.go"}, nil, nil, "src/x", true},
+		{[]string{"s*/x/*.go"}, nil, nil, "src/y", false},
+		{[]string{"{src/a,lib}/*.go"}, nil, nil, "other", true}, // too complex: safe side
+		{[]string{"*.py"}, []string{"static/**/*.css"}, nil, "static/css", true},
+		{[]string{"*.py"}, []string{"static/**/*.css"}, nil, "templates", false},
+	}
+	for _, tt := range tests {
+		r, err := NewRules(tt.patterns, tt.excludes, tt.reloadOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.mayMatchUnder(tt.dir); got != tt.want {
+			t.Errorf("patterns %q, reload-only %q, excludes %q: mayMatchUnder(%q) = %v, want %v",
+				tt.patterns, tt.reloadOnly, tt.excludes, tt.dir, got, tt.want)
+		}
+	}
+}
+
+func TestGoBuildProbeNeverTriggers(t *testing.T) {
+	r, err := NewRules(nil, []string{"app"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"app-go-tmp-umask", "bin/server-go-tmp-umask"} {
+		if _, ok := r.Match(p); ok {
+			t.Errorf("%s triggers: go build's probe must not cancel the build", p)
+		}
+	}
+	if _, ok := r.Match("app.go"); !ok {
+		t.Error("app.go does not trigger")
+	}
+}
