@@ -630,8 +630,10 @@ func (s *Supervisor) routeSlow(sn *snapshot) Route {
 		case Error, Stopped:
 			return sn.route
 		case Loading:
-			if sn.route.Failure != nil { // the loop's ready timeout passed
-				return sn.route
+			if sn.route.Failure != nil {
+				// The loop's ready timeout passed: the page shows the
+				// output as it is now, not as it was then.
+				return Route{Addr: sn.route.Addr, Generation: sn.route.Generation, Failure: s.notReadyFailure(sn)}
 			}
 		case Idle:
 			s.lastUse.Store(int64(time.Since(s.epoch)))
