@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -116,6 +117,13 @@ func TestClientThatDoesNotRead(t *testing.T) {
 	case <-backendClosed:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the backend still streams to a client that reads nothing")
+	}
+	// The proxy reset the connection rather than leaving the kernel to
+	// deliver what was queued: reading ends in a reset, not in the data.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := io.Copy(io.Discard, c)
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("reading after the drop: %v, want a reset", err)
 	}
 }
 

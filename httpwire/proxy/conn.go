@@ -38,6 +38,7 @@ type conn struct {
 	raw       syscall.RawConn // for waiting without a buffer; nil if not TCP
 	state     atomic.Int32
 	served    bool // a request was read: waiting for another is kept-alive idleness
+	stalled   bool // dropped for accepting no byte within the write timeout
 	handedOff bool // a WebSocket endpoint owns nc
 
 	readFirst func(fd uintptr) bool // bound once: a method value allocates
@@ -177,6 +178,12 @@ func (c *conn) handle() bool {
 
 // shutdown closes both connections and returns the buffers.
 func (c *conn) shutdown() {
+	if c.stalled && c.tcp != nil {
+		// A client dropped for taking nothing: without this the kernel
+		// would keep trying to send it what its buffer holds, for
+		// minutes, after the descriptor is gone.
+		c.tcp.SetLinger(0)
+	}
 	if !c.handedOff {
 		c.nc.Close()
 	}
@@ -385,6 +392,9 @@ func (c *conn) writeClient(p []byte) bool {
 	c.unsent, c.writeErr = p, 0
 	err := c.raw.Write(c.writeFn)
 	c.unsent = nil
+	if err != nil && isTimeout(err) {
+		c.stalled = true
+	}
 	return err == nil && c.writeErr == 0
 }
 

@@ -106,7 +106,7 @@ func TestHostRefused(t *testing.T) {
 	addr := startProxy(t, srv)
 	for _, req := range []string{
 		"GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n",
-		"GET / HTTP/1.1\r\nHost: evil.example:8000\r\nSec-Fetch-Dest: document\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: EVIL.example:8000\r\nSec-Fetch-Dest: document\r\n\r\n",
 		"POST /form HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 3\r\n\r\nabc",
 		"GET http://evil.example/ HTTP/1.1\r\nHost: localhost\r\n\r\n",
 		"GET " + testScript + " HTTP/1.1\r\nHost: evil.example\r\n\r\n",

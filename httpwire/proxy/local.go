@@ -159,8 +159,10 @@ func hasToken(v []byte, tok string) bool {
 // refuseHost answers 403 to a request for a host the allow-list refuses,
 // naming the flag that would allow it, and closes the connection.
 func (c *conn) refuseHost(host []byte) bool {
-	name := string(hostName(host))
-	flag := "--allowed-host " + strings.ToLower(name)
+	// Host names are case-insensitive: one log line per name, however
+	// it is spelled.
+	name := strings.ToLower(string(hostName(host)))
+	flag := "--allowed-host " + name
 	if c.srv.Hosts.firstRefusal(name) {
 		c.srv.logf("refused requests for host %q (a name other than localhost or an IP address could be DNS rebinding); to allow it: %s", name, flag)
 	}
