@@ -513,7 +513,7 @@ func TestReadyTimeout(t *testing.T) {
 	if r.State() != Loading {
 		t.Errorf("State = %v, want Loading (still waiting)", r.State())
 	}
-	if _, waited, _ := routeWithin(r.Supervisor, 5*time.Second); waited > 100*time.Millisecond {
+	if _, waited, _ := routeWithin(r.Supervisor, 5*time.Second); waited > 250*time.Millisecond {
 		t.Errorf("a later Route waited %v, want the 502 at once", waited)
 	}
 }
