@@ -54,9 +54,16 @@ const nextLayout = `export default function RootLayout({ children }) {
 }
 `
 
+// nextPage is a client component that marks itself hydrated: Next's router
+// must be up before an edit, or Fast Refresh fails ("Router action
+// dispatched before initialization"), which a loaded machine makes likely.
 func nextPage(text string) string {
-	return `export default function Page() {
-  return <h1 id="out">` + text + `</h1>;
+	return `'use client';
+import { useEffect, useState } from 'react';
+export default function Page() {
+  const [hydrated, setHydrated] = useState('no');
+  useEffect(() => setHydrated('yes'), []);
+  return <h1 id="out" data-hydrated={hydrated}>` + text + `</h1>;
 }
 `
 }
@@ -99,8 +106,10 @@ func TestE2ENextjs(t *testing.T) {
 	}
 	waitInTab(t, ctx, `document.getElementById("out").textContent`, "version 1", projectTimeout, p)
 	navs.expect(t, 1, time.Second, p)
-	// Next's client is up: Turbopack's HMR runtime is there.
+	// Next's client is up: Turbopack's HMR runtime is there, and the page
+	// is hydrated (so the router is initialised).
 	waitInTab(t, ctx, `String(typeof window.TURBOPACK_CHUNK_UPDATE_LISTENERS !== "undefined" || typeof window.next !== "undefined")`, "true", 10*time.Second, p)
+	waitInTab(t, ctx, `document.getElementById("out").dataset.hydrated`, "yes", projectTimeout, p)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.marker = 1; true`)); err != nil {
 		t.Fatal(err)
 	}
