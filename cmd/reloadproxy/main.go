@@ -86,7 +86,13 @@ func serve(o *Options, log *logger) error {
 	if o.Mode != StaticMode {
 		a.srv.Backend = backendAdapter{a.sup}
 	}
+	// The LiveReload port first: once LISTEN accepts connections, every
+	// port reloadproxy opens is open.
+	if o.LiveReloadPort != 0 {
+		a.listenLiveReload()
+	}
 	if err := a.listen(); err != nil {
+		a.closeListeners()
 		return err
 	}
 	tree, err := inotify.WatchTree(inotify.Options{
@@ -270,9 +276,6 @@ func (a *app) run() error {
 	defer stop()
 	supDone := make(chan error, 1)
 	go func() { supDone <- a.sup.Run(ctx) }()
-	if a.o.LiveReloadPort != 0 {
-		a.listenLiveReload()
-	}
 	a.announce()
 
 	var wg sync.WaitGroup
@@ -394,6 +397,9 @@ func (a *app) listen() error {
 func (a *app) closeListeners() {
 	for _, ln := range a.listeners {
 		ln.Close()
+	}
+	if a.liveReloadLn != nil {
+		a.liveReloadLn.Close()
 	}
 }
 
