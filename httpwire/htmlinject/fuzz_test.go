@@ -285,10 +285,6 @@ func FuzzCSP(f *testing.F) {
 		if _, err := req.Parse([]byte("GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n")); err != nil {
 			return
 		}
-		fail := func(format string, args ...any) {
-			t.Helper()
-			t.Fatalf(format, args...)
-		}
 		var in [][]byte
 		for _, fl := range resp.Fields {
 			if httpwire.EqualFold(fl.Name, "content-security-policy") {
@@ -301,11 +297,11 @@ func FuzzCSP(f *testing.F) {
 		}
 		out, tagOut := AmendCSP(nil, &resp, tag, req.Host, scriptPath, socketPath)
 		if len(out) != len(in) {
-			fail("%d policies in, %d out", len(in), len(out))
+			t.Fatalf("%d policies in, %d out", len(in), len(out))
 		}
 		for i := range in {
 			if !bytes.Equal(in[i], inCopy[i]) {
-				fail("AmendCSP changed its input %q to %q", inCopy[i], in[i])
+				t.Fatalf("AmendCSP changed its input %q to %q", inCopy[i], in[i])
 			}
 		}
 
@@ -313,14 +309,14 @@ func FuzzCSP(f *testing.F) {
 		if !bytes.Equal(tagOut, tag) {
 			m := nonceTag.FindSubmatch(tagOut)
 			if m == nil || !bytes.Equal(tagOut[len(m[0]):], tag[len("<script"):]) {
-				fail("tag %q: want %q or it with a nonce", tagOut, tag)
+				t.Fatalf("tag %q: want %q or it with a nonce", tagOut, tag)
 			}
 			nonce = "'nonce-" + string(m[1]) + "'"
 		}
 		nonceAdded := false
 		for i := range in {
 			if !validFieldValue(out[i]) {
-				fail("policy %q became %q: not a field value", in[i], out[i])
+				t.Fatalf("policy %q became %q: not a field value", in[i], out[i])
 			}
 			before, after := parseCSP(in[i]), parseCSP(out[i])
 			// Directives other than the amendable ones are untouched, in
@@ -337,7 +333,7 @@ func FuzzCSP(f *testing.F) {
 				}
 			}
 			if fmt.Sprint(keep1) != fmt.Sprint(keep2) {
-				fail("policy %q became %q: other directives changed:\n-%q\n+%q", in[i], out[i], keep1, keep2)
+				t.Fatalf("policy %q became %q: other directives changed:\n-%q\n+%q", in[i], out[i], keep1, keep2)
 			}
 			for _, d := range before {
 				if !amendable[d.name] {
@@ -345,11 +341,11 @@ func FuzzCSP(f *testing.F) {
 				}
 				nd := findCSP(after, d.name)
 				if nd == nil {
-					fail("policy %q became %q: %s is gone", in[i], out[i], d.name)
+					t.Fatalf("policy %q became %q: %s is gone", in[i], out[i], d.name)
 				}
 				for _, v := range d.values {
 					if !strings.EqualFold(v, "'none'") && !containsString(nd.values, v) {
-						fail("policy %q became %q: %s lost %s", in[i], out[i], d.name, v)
+						t.Fatalf("policy %q became %q: %s lost %s", in[i], out[i], d.name, v)
 					}
 				}
 			}
@@ -364,13 +360,13 @@ func FuzzCSP(f *testing.F) {
 					continue
 				}
 				if v != nonce {
-					fail("policy %q became %q: it got %s, the tag %q", in[i], out[i], v, tagOut)
+					t.Fatalf("policy %q became %q: it got %s, the tag %q", in[i], out[i], v, tagOut)
 				}
 				nonceAdded = true
 			}
 		}
 		if nonce != "" && !nonceAdded {
-			fail("policies %q became %q: the tag %q has a nonce no policy got", in, out, tagOut)
+			t.Fatalf("policies %q became %q: the tag %q has a nonce no policy got", in, out, tagOut)
 		}
 	})
 }
