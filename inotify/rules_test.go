@@ -276,3 +276,39 @@ func TestGoBuildProbeNeverTriggers(t *testing.T) {
 		t.Error("app.go does not trigger")
 	}
 }
+
+func TestCollapseWildcards(t *testing.T) {
+	for in, want := range map[string]string{
+		"*?*?*?*?":     "????*",
+		"*?*?*?*?*U*?": "????*U?*",
+		"src/*.py":     "src/*.py",
+		"**/*.py":      "**/*.py",
+		"a**?b":        "a**?b",
+		`a\*?\?*`:      `a\*?\?*`,
+		"[*?]*?x":      "[*?]?*x",
+		"{*?,?}*?":     "{*?,?}?*",
+		"??":           "??",
+		"x/*?*/y":      "x/?*/y",
+	} {
+		if got := collapseWildcards(in); got != want {
+			t.Errorf("collapseWildcards(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// The same names match before and after.
+	names := []string{"", "a", "ab", "abc", "abcd", "abcdU", "abcdUx", "aaaaU", "x/ab/y", "x/a/y", "x/abc/y", "x/ab/z/y"}
+	for _, p := range []string{"*?*?", "*?*?*U*?", "x/*?*/y", "*?a*"} {
+		slow, err := globCompiler.Compile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, err := compileGlob(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			if slow.Match(n) != fast.Match(n) {
+				t.Errorf("%q on %q: %v before, %v after", p, n, slow.Match(n), fast.Match(n))
+			}
+		}
+	}
+}
