@@ -30,11 +30,6 @@ type readBuf struct {
 	p    *[]byte
 	b    []byte
 	r, w int
-	// drained says the last read from the socket returned less than it
-	// could take, so the socket was empty then: anything that arrives
-	// later raises a new readiness edge (the runtime's poller is
-	// edge-triggered), and the next read may wait for it before trying.
-	drained bool
 }
 
 func (rb *readBuf) get() {
@@ -115,10 +110,8 @@ func (rb *readBuf) fill(src io.Reader) (int, error) {
 	if !rb.makeRoom() {
 		return 0, httpwire.ErrHeadTooLarge
 	}
-	room := len(rb.b) - rb.w
 	n, err := src.Read(rb.b[rb.w:])
 	rb.w += n
-	rb.drained = n < room
 	return n, err
 }
 
@@ -127,7 +120,6 @@ func (rb *readBuf) fill(src io.Reader) (int, error) {
 // caller's RawConn.Read then waits for readiness). On EOF or an error it
 // records err and reports true.
 func (rb *readBuf) readFrom(fd uintptr, err *error) bool {
-	room := len(rb.b) - rb.w
 	for {
 		n, e := sysRead(fd, rb.b[rb.w:])
 		switch {
@@ -141,7 +133,6 @@ func (rb *readBuf) readFrom(fd uintptr, err *error) bool {
 			*err = io.EOF
 		default:
 			rb.w += n
-			rb.drained = n < room
 		}
 		return true
 	}
