@@ -282,6 +282,17 @@ func TestE2EUsageErrors(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "Examples:") || !strings.Contains(string(out), "--exec") {
 		t.Errorf("--help: %v\n%s", err, out)
 	}
+	// The prose after the flags fits a terminal, the interpolated lists
+	// of never-watched names included.
+	if _, prose, ok := strings.Cut(string(out), "\nNever watched:"); !ok {
+		t.Errorf("--help lacks the never-watched paragraph:\n%s", out)
+	} else {
+		for _, line := range strings.Split(prose, "\n") {
+			if len(line) > helpWidth {
+				t.Errorf("--help line over %d columns: %q", helpWidth, line)
+			}
+		}
+	}
 	out, err = exec.Command(binary, "--version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "reloadproxy ") {
 		t.Errorf("--version: %v %q", err, out)

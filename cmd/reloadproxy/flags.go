@@ -272,8 +272,7 @@ func printHelp(w io.Writer) {
 	fs := newFlagSet(&o, w)
 	io.WriteString(w, usageHead)
 	fs.PrintDefaults()
-	fmt.Fprintf(w, `
-Never watched: the directories %s, any directory holding a pyvenv.cfg (a
+	io.WriteString(w, "\n"+fill(fmt.Sprintf(`Never watched: the directories %s, any directory holding a pyvenv.cfg (a
 virtualenv), .gitignored ones (unless --no-gitignore) and the ignore_dirs of
 .watchmanconfig. Never a trigger: what servers write themselves (%s),
 editor temporaries (*.swp, *~, #*#, .#*, 4913, *___jb_tmp___), and --exec's
@@ -286,7 +285,38 @@ rebuilds (with --build) and restarts by hand.
 Security: only requests for localhost, *.localhost, IP addresses, LISTEN's
 host name and --allowed-host names are answered (others get 403: this stops
 DNS rebinding), and the reload sockets refuse pages of other origins.
-`, strings.Join(inotify.NeverWatchedDirs(), ", "), strings.Join(inotify.NeverTriggerGlobs(), ", "))
+`, strings.Join(inotify.NeverWatchedDirs(), ", "), strings.Join(inotify.NeverTriggerGlobs(), ", ")), helpWidth))
+}
+
+// helpWidth is the width --help's closing paragraphs are filled to.
+const helpWidth = 78
+
+// fill re-flows each paragraph of text (paragraphs are separated by a
+// blank line) into lines of at most width columns, breaking at spaces:
+// the lists interpolated into --help are longer than a line.
+func fill(text string, width int) string {
+	var b strings.Builder
+	for i, para := range strings.Split(strings.TrimSpace(text), "\n\n") {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		col := 0
+		for _, word := range strings.Fields(para) {
+			switch {
+			case col == 0:
+			case col+1+len(word) > width:
+				b.WriteString("\n")
+				col = 0
+			default:
+				b.WriteString(" ")
+				col++
+			}
+			b.WriteString(word)
+			col += len(word)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // parseAddr turns PORT, HOST:PORT or [IPv6]:PORT into host:port. A bare
