@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -180,4 +181,93 @@ func TestProxyFullDuplexChunked(t *testing.T) {
 	if rest, err := io.ReadAll(resp.Body); err != nil || len(rest) != 0 {
 		t.Fatalf("after the upload ended: %q, %v", rest, err)
 	}
+}
+
+// TestResponseBodiesToASlowReader sends bodies of every framing to a
+// client with a small receive buffer that reads in small pieces, through
+// a proxy socket with a small send buffer: the head and the first body
+// bytes go out in one write, and the socket takes only part of a write at
+// a time, so the resumption of partial writes is exercised. The body the client reads must be the backend's, byte for
+// byte.
+func TestResponseBodiesToASlowReader(t *testing.T) {
+	for _, size := range []int{100, 60_000, 1 << 20} {
+		body := make([]byte, size)
+		rand.Read(body)
+		chunked := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", size, body)
+		for _, tc := range []struct {
+			framing  string
+			response string
+			want     string // the body as the client must read it
+		}{
+			{"length", fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", size, body), string(body)},
+			{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked, chunked},
+			{"close", "HTTP/1.0 200 OK\r\n\r\n" + string(body), string(body)},
+		} {
+			backend := serveTCP(t, func(c net.Conn) {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				io.WriteString(c, tc.response)
+			})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := &Server{Backend: &fixedBackend{addr: backend}}
+			go srv.Serve(smallSendBuffers{ln})
+			t.Cleanup(func() { srv.Close() })
+			addr := ln.Addr().String()
+			d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+				rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+				return nil
+			}}
+			c, err := d.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+			time.Sleep(20 * time.Millisecond) // let the proxy fill the socket and wait
+			var got []byte
+			piece := make([]byte, 1500)
+			for reads := 0; ; reads++ {
+				n, err := c.Read(piece)
+				got = append(got, piece[:n]...)
+				if err != nil {
+					break
+				}
+				if reads < 20 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			c.Close()
+			_, gotBody, ok := strings.Cut(string(got), "\r\n\r\n")
+			if !ok || gotBody != tc.want {
+				t.Errorf("%s, %d bytes: the client read %d body bytes, not the backend's %d (equal prefix %d)",
+					tc.framing, size, len(gotBody), len(tc.want), commonPrefix(gotBody, tc.want))
+			}
+		}
+	}
+}
+
+// smallSendBuffers gives the proxy's client connections a small send
+// buffer, so that a write of a large body is taken in part (with the
+// kernel's autotuned buffer a loopback socket takes it whole).
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4096)
+	}
+	return c, err
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
