@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -141,6 +142,34 @@ func TestHostRefused(t *testing.T) {
 	raw, _ := be.received()
 	if !strings.Contains(raw, "GET /b?q=1 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n") {
 		t.Errorf("absolute-form not forwarded in origin-form with its authority as Host:\n%s", raw)
+	}
+}
+
+// TestHostRefusedWithoutAListableName checks the advice given for a Host
+// that --allowed-host cannot name (none at all, or one that is not a DNS
+// name): only turning the check off lets such a request in.
+func TestHostRefusedWithoutAListableName(t *testing.T) {
+	be := startRecordingBackend(t, respondOK)
+	var mu sync.Mutex
+	var logged []string
+	srv := &Server{
+		Backend: &fixedBackend{addr: be.addr()}, Hosts: NewHostPolicy(),
+		Logf: func(f string, a ...any) { mu.Lock(); logged = append(logged, fmt.Sprintf(f, a...)); mu.Unlock() },
+	}
+	addr := startProxy(t, srv)
+	for _, tc := range []struct{ host, says string }{
+		{"", "had no host name"},
+		{"local%68ost", `was for "local%68ost"`},
+	} {
+		got := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: "+tc.host+"\r\n\r\n")
+		if !strings.HasPrefix(got, "HTTP/1.1 403 ") || !strings.Contains(got, tc.says) || !strings.Contains(got, "--allowed-host all.") {
+			t.Errorf("Host %q:\ngot %q", tc.host, got)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(logged) != 2 || !strings.HasSuffix(logged[0], "--allowed-host all") || !strings.HasSuffix(logged[1], "--allowed-host all") {
+		t.Errorf("log lines: %q", logged)
 	}
 }
 

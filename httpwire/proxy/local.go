@@ -162,12 +162,25 @@ func (c *conn) refuseHost(host []byte) bool {
 	// Host names are case-insensitive: one log line per name, however
 	// it is spelled.
 	name := strings.ToLower(string(hostName(host)))
-	flag := "--allowed-host " + name
+	flag, what := "--allowed-host "+name, "this request was for "+strconv.Quote(name)
+	if !listableName(name) {
+		// --allowed-host takes DNS names only: for no name, or another
+		// kind (a reg-name may hold '%' and sub-delims), the check must
+		// be turned off.
+		flag = "--allowed-host " + AllowAll
+		if name == "" {
+			what = "this request had no host name"
+		}
+	}
 	if c.srv.Hosts.firstRefusal(name) {
-		c.srv.logf("refused requests for host %q (a name other than localhost or an IP address could be DNS rebinding); to allow it: %s", name, flag)
+		if name == "" {
+			c.srv.logf("refused requests without a host name; to allow them: %s", flag)
+		} else {
+			c.srv.logf("refused requests for host %q (a name other than localhost or an IP address could be DNS rebinding); to allow it: %s", name, flag)
+		}
 	}
 	msg := "reloadproxy answers only requests for localhost, IP addresses and the names it is given; " +
-		"this request was for " + strconv.Quote(name) + ". To allow that name, start reloadproxy with " + flag + "."
+		what + ". To allow it, start reloadproxy with " + flag + "."
 	if !c.req.IsNavigation() {
 		return c.answerLocalWith(403, "", "text/plain; charset=utf-8", []byte("403 forbidden: "+msg+"\n"), false)
 	}
@@ -176,4 +189,16 @@ func (c *conn) refuseHost(host []byte) bool {
 		"<h1 style=\"font-size:1.4rem\">403 Forbidden: host not allowed</h1>\n<p>" + html.EscapeString(msg) + "</p>\n" +
 		"<p>This protects your app from other web sites that point a name of theirs at your machine (DNS rebinding).</p></body></html>\n"
 	return c.answerLocalWith(403, "", "text/html; charset=utf-8", []byte(page), false)
+}
+
+// listableName reports whether --allowed-host can name host: a DNS name of
+// letters, digits, '-', '_' and '.'.
+func listableName(host string) bool {
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return host != ""
 }
