@@ -184,6 +184,19 @@ func parseArgs(args []string, validGlob func(string) error) (*Options, error) {
 	if o.LiveReloadPort < 0 || o.LiveReloadPort > 65535 {
 		return nil, usagef("--livereload-port must be a port number (0 turns it off), got %d", o.LiveReloadPort)
 	}
+	if o.Mode != StaticMode && sameAddress(o.Listen, o.Backend) {
+		return nil, usagef("LISTEN %s and BACKEND %s are the same address: reloadproxy would send requests to itself (your server needs a port of its own)", pos[0], pos[1])
+	}
+	// The LiveReload port is opened on LISTEN's host.
+	if lrHost, _, _ := net.SplitHostPort(o.Listen); o.LiveReloadPort != 0 {
+		lr := net.JoinHostPort(lrHost, strconv.Itoa(o.LiveReloadPort))
+		switch {
+		case sameAddress(lr, o.Listen):
+			return nil, usagef("--livereload-port %d is LISTEN's port: choose another (0 turns it off)", o.LiveReloadPort)
+		case o.Mode != StaticMode && sameAddress(lr, o.Backend):
+			return nil, usagef("--livereload-port %d is BACKEND's port, where your server listens: choose another (0 turns it off)", o.LiveReloadPort)
+		}
+	}
 	for _, g := range []struct {
 		flag  string
 		globs []string
@@ -347,6 +360,54 @@ func parseAddr(what, s string, listen bool) (string, error) {
 		return "", usagef("%s %q: %q is not a host name or address", what, s, host)
 	}
 	return net.JoinHostPort(host, strconv.Itoa(n)), nil
+}
+
+// sameAddress reports whether listening on a would take b's port, or
+// connecting to b would reach a: the same port on the same host, where
+// localhost is any loopback address and a wildcard address covers
+// loopback. Other addresses are told apart by their text: a wildcard
+// LISTEN with this machine's LAN address as BACKEND is not caught, so that
+// a backend on another machine with the same port never is. Port 0 (any
+// free port) is no one's.
+func sameAddress(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || pa != pb || pa == "0" {
+		return false
+	}
+	ka, kb := hostKind(ha), hostKind(hb)
+	switch {
+	case strings.EqualFold(strings.TrimSuffix(ha, "."), strings.TrimSuffix(hb, ".")):
+		return true
+	case ka == otherHost || kb == otherHost:
+		return false
+	case ka == loopbackIP && kb == loopbackIP:
+		return net.ParseIP(ha).Equal(net.ParseIP(hb))
+	}
+	return true // localhost, a loopback address or a wildcard on each side
+}
+
+type hostKinds int
+
+const (
+	otherHost     hostKinds = iota
+	localhostName           // localhost or a name under it: any loopback address
+	loopbackIP
+	wildcardIP // every address of the machine
+)
+
+func hostKind(h string) hostKinds {
+	h = strings.ToLower(strings.TrimSuffix(h, "."))
+	ip := net.ParseIP(h)
+	switch {
+	case h == "" || ip != nil && ip.IsUnspecified():
+		return wildcardIP
+	case ip != nil && ip.IsLoopback():
+		return loopbackIP
+	case h == "localhost" || strings.HasSuffix(h, ".localhost"):
+		return localhostName
+	}
+	return otherHost
 }
 
 // validAllowedHost checks an --allowed-host value: "all", a host name, or

@@ -90,6 +90,22 @@ func TestParseArgsFlags(t *testing.T) {
 	}
 }
 
+// TestParseArgsDistinctAddresses lists LISTEN and BACKEND pairs that share
+// a port without being one socket: they must be accepted.
+func TestParseArgsDistinctAddresses(t *testing.T) {
+	for _, args := range [][]string{
+		{"127.0.0.1:8000", "127.0.0.2:8000"},
+		{"[::1]:8000", "127.0.0.1:8000"},
+		{"0.0.0.0:8000", "192.168.1.5:8000"}, // a backend on another machine
+		{"localhost:8000", "myhost:8000"},
+		{"0", "8000"},
+	} {
+		if _, err := parseArgs(args, func(string) error { return nil }); err != nil {
+			t.Errorf("%q: %v", args, err)
+		}
+	}
+}
+
 func TestParseArgsStaticModeWatchesRoot(t *testing.T) {
 	o, err := parseArgs([]string{"--root", "/srv/site", "8000"}, acceptGlob)
 	if err != nil {
@@ -143,6 +159,14 @@ func TestParseArgsRejects(t *testing.T) {
 		{"allowed host with port", []string{"--allowed-host", "myapp.test:8000", "8000"}, "without a port"},
 		{"allowed host not a name", []string{"--allowed-host", "my app", "8000"}, "not a host name"},
 		{"allowed host empty", []string{"--allowed-host", "", "8000"}, "needs a host name"},
+		{"backend is listen", []string{"8000", "8000", "--exec", "x"}, "same address: reloadproxy would send requests to itself"},
+		{"backend is listen by IP", []string{"8000", "127.0.0.1:8000"}, "same address"},
+		{"backend under a wildcard listen", []string{"0.0.0.0:8000", "127.0.0.2:8000"}, "same address"},
+		{"backend is listen, localhost on IPv6", []string{"[::1]:8000", "localhost:8000"}, "same address"},
+		{"backend is listen, names differ in case", []string{"myhost:8000", "MYHOST.:8000"}, "same address"},
+		{"livereload port is listen's", []string{"--livereload-port", "8000", "8000"}, "--livereload-port 8000 is LISTEN's port"},
+		{"livereload port is backend's", []string{"--livereload-port", "8001", "8000", "8001", "--exec", "x"}, "--livereload-port 8001 is BACKEND's port"},
+		{"livereload port is attached backend's", []string{"--livereload-port", "8001", "8000", "8001"}, "--livereload-port 8001 is BACKEND's port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
