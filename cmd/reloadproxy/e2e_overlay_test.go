@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -141,7 +140,7 @@ func TestE2EBuildOverlay(t *testing.T) {
 // on an npm project whose build script copies src to dist: an edit in src
 // rebuilds, and the open tab reloads into the new page.
 func TestE2EBuildStaticSite(t *testing.T) {
-	npm := requireTool(t, "npm")
+	requireTool(t, "npm")
 	ctx := newBrowser(t)
 	dir := t.TempDir()
 	page := func(v string) string {
@@ -151,13 +150,11 @@ func TestE2EBuildStaticSite(t *testing.T) {
 		"package.json":   `{"private": true, "scripts": {"build": "mkdir -p dist && cp src/index.html dist/index.html"}}` + "\n",
 		"src/index.html": page("version 1"),
 	})
-	// The first build, by hand: --root must exist when reloadproxy starts.
-	build := exec.Command(npm, "run", "build")
-	build.Dir = dir
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("npm run build: %v\n%s", err, out)
-	}
+	// As on a fresh checkout, dist does not exist: the first build, run
+	// at start, makes it.
 	p := startReloadproxy(t, dir, "LISTEN", "--root", "dist", "-w", "src", "--build", "npm run build")
+	p.waitOutput("reloadproxy: --root dist does not exist yet: building it", 1, time.Second)
+	matchOutput(t, p, `reloadproxy: build ok in \d+\.\d s\n`, 1, projectTimeout)
 
 	hellos := countHellos(t, ctx)
 	if err := chromedp.Do(ctx, chromedp.Navigate(p.url("/"))); err != nil {
@@ -173,8 +170,8 @@ func TestE2EBuildStaticSite(t *testing.T) {
 	waitInTab(t, ctx, `document.querySelector("h1") ? document.querySelector("h1").textContent : ""`, "version 2", projectTimeout, p)
 	// A reload, not a change made in place.
 	waitInTab(t, ctx, `String(window.marker)`, "undefined", time.Second, p)
-	p.waitOutput("reloadproxy: building: npm run build", 1, time.Second)
-	matchOutput(t, p, `reloadproxy: build ok in \d+\.\d s\n`, 1, time.Second)
+	p.waitOutput("reloadproxy: building: npm run build", 2, time.Second)
+	matchOutput(t, p, `reloadproxy: build ok in \d+\.\d s\n`, 2, time.Second)
 	if got, err := os.ReadFile(filepath.Join(dir, "dist", "index.html")); err != nil || string(got) != page("version 2") {
 		t.Fatalf("dist/index.html = %q (%v)", got, err)
 	}

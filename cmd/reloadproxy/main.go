@@ -84,6 +84,7 @@ type app struct {
 	hub          *ws.Hub
 	sup          *supervisor.Supervisor
 	listeners    []net.Listener
+	buildFirst   bool // static mode: --root is made by a build run at start
 }
 
 func serve(o *Options, log *logger) error {
@@ -166,11 +167,24 @@ func (a *app) newServer() *proxy.Server {
 	return srv
 }
 
-// wireStatic serves --root from the LISTEN port.
+// wireStatic serves --root from the LISTEN port. With --build, a --root
+// that does not exist yet is what the first build makes (build outputs are
+// seldom kept in the repository): buildFirst asks for that build at start.
 func (a *app) wireStatic() error {
 	info, err := os.Stat(a.o.Root)
-	if err != nil || !info.IsDir() {
+	switch {
+	case err == nil && info.IsDir():
+	case errors.Is(err, os.ErrNotExist) && a.o.Build != "":
+		for _, w := range a.o.Watch {
+			if filepath.Clean(w) == filepath.Clean(a.o.Root) {
+				return fmt.Errorf("--root %s does not exist yet: the build makes it, so watch the sources it is built from with -w (for example -w src)", a.o.Root)
+			}
+		}
+		a.buildFirst = true
+	case err == nil || errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("--root %s: not a directory", a.o.Root)
+	default:
+		return fmt.Errorf("--root %s: %v", a.o.Root, errors.Unwrap(err))
 	}
 	a.srv.Files = &static.FileServer{Root: a.o.Root}
 	return nil
@@ -293,6 +307,10 @@ func (a *app) run() error {
 	supDone := make(chan error, 1)
 	go func() { supDone <- a.sup.Run(ctx) }()
 	a.announce()
+	if a.buildFirst {
+		a.log.Info(fmt.Sprintf("--root %s does not exist yet: building it", a.o.Root))
+		a.sup.Restart()
+	}
 
 	var wg sync.WaitGroup
 	serveOn := func(srv *proxy.Server, ln net.Listener) {
