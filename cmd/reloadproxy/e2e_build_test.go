@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -29,6 +30,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 )
 
 const version = "` + version + `"
@@ -262,5 +264,30 @@ func TestE2EBuildRust(t *testing.T) {
 	// builds in all so far.
 	if n := outputCount(p, "build ok in"); n != 2 {
 		t.Fatalf("%d successful builds, want 2:\n%s", n, p.out)
+	}
+}
+
+// TestE2EStaticRootErrors checks the reasons given for a --root that cannot
+// be served: none exists (and no build makes it), it is a file, or the
+// build that would make it has only that missing root to watch.
+func TestE2EStaticRootErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "file"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--root", "missing"}, "--root missing: no such directory"},
+		{[]string{"--root", "file"}, "--root file: not a directory"},
+		{[]string{"--root", "dist", "--build", "true"}, "--root dist does not exist yet: the build makes it, so watch the sources it is built from with -w"},
+	} {
+		cmd := exec.Command(binary, append([]string{"--livereload-port", "0", "127.0.0.1:0"}, tc.args...)...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "error: "+tc.want) {
+			t.Errorf("%q: want exit status 1 and %q, got %v:\n%s", tc.args, tc.want, err, out)
+		}
 	}
 }

@@ -181,8 +181,10 @@ func (a *app) wireStatic() error {
 			}
 		}
 		a.buildFirst = true
-	case err == nil || errors.Is(err, os.ErrNotExist):
+	case err == nil:
 		return fmt.Errorf("--root %s: not a directory", a.o.Root)
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("--root %s: no such directory", a.o.Root)
 	default:
 		return fmt.Errorf("--root %s: %v", a.o.Root, errors.Unwrap(err))
 	}
