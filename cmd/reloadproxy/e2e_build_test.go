@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +30,8 @@ func goServer(version, extra string) string {
 
 import (
 	"fmt"
+	"net/http"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -289,5 +293,30 @@ func TestE2EStaticRootErrors(t *testing.T) {
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "error: "+tc.want) {
 			t.Errorf("%q: want exit status 1 and %q, got %v:\n%s", tc.args, tc.want, err, out)
 		}
+	}
+}
+
+// TestE2EBuildStaticOutputNeverTriggers runs the issue's own static-site
+// command, `reloadproxy LISTEN --root dist --build CMD` with no -w: the
+// project is watched, and what the build writes into dist is not a change
+// (it would start the next build, without end). An edit in src builds once.
+func TestE2EBuildStaticOutputNeverTriggers(t *testing.T) {
+	dir := t.TempDir()
+	writeProject(t, dir, map[string]string{"src/page.html": "<p>one</p>\n"})
+	p := startReloadproxy(t, dir, "LISTEN", "--root", "dist", "--build", "mkdir -p dist && cp src/page.html dist/index.html && date +%s%N > dist/stamp")
+	matchOutput(t, p, `reloadproxy: build ok in \d+\.\d s\n`, 1, 10*time.Second)
+	stayedQuiet(t, p, time.Second)
+
+	writeProject(t, dir, map[string]string{"src/page.html": "<p>two</p>\n"})
+	matchOutput(t, p, `reloadproxy: build ok in \d+\.\d s\n`, 2, 10*time.Second)
+	stayedQuiet(t, p, time.Second)
+	resp, err := http.Get(p.url("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "<p>two</p>") {
+		t.Errorf("GET / after the edit: %d %q", resp.StatusCode, body)
 	}
 }

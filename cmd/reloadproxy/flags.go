@@ -208,10 +208,11 @@ func parseArgs(args []string, validGlob func(string) error) (*Options, error) {
 		}
 	}
 	if len(o.Watch) == 0 {
-		// Static mode watches what it serves; the other modes the
-		// project, where the server's sources are.
+		// Static mode watches what it serves, unless a build makes it:
+		// then, like the other modes, the project, where the sources
+		// are (what the build writes under --root never triggers).
 		o.Watch = []string{"."}
-		if o.Mode == StaticMode {
+		if o.Mode == StaticMode && o.Build == "" {
 			o.Watch = []string{o.Root}
 		}
 	}
@@ -226,7 +227,7 @@ func newFlagSet(o *Options, out io.Writer) *pflag.FlagSet {
 	fs.StringArrayVarP(&o.Patterns, "pattern", "p", nil, "only files matching `GLOB` trigger a restart (repeatable; default: any file)")
 	fs.StringArrayVarP(&o.Excludes, "exclude", "x", nil, "files matching `GLOB` never trigger (repeatable; wins over --pattern)")
 	fs.StringArrayVar(&o.ReloadOnly, "reload-only", nil, "files matching `GLOB` refresh the browser without a restart; CSS is swapped in place (repeatable)")
-	fs.StringArrayVarP(&o.Watch, "watch", "w", nil, "`DIR` to watch (repeatable; default: ., or --root in static mode)")
+	fs.StringArrayVarP(&o.Watch, "watch", "w", nil, "`DIR` to watch (repeatable; default: ., or --root in static mode without --build)")
 	fs.StringVar(&o.Root, "root", ".", "`DIR` to serve in static mode")
 	fs.DurationVar(&o.Debounce, "debounce", 50*time.Millisecond, "quiet time after a change before the server starts again")
 	fs.String("stop-signal", "KILL", "signal `SIG` that stops the server: KILL, TERM, INT, HUP, QUIT, USR1, USR2 or a number")

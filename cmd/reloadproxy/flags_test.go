@@ -121,6 +121,14 @@ func TestParseArgsStaticModeWatchesRoot(t *testing.T) {
 	if !reflect.DeepEqual(o.Watch, []string{"src"}) {
 		t.Errorf("-w given: watches %q, want [src]", o.Watch)
 	}
+	// A build makes --root: the project is watched, as in the other modes.
+	o, err = parseArgs([]string{"--root", "dist", "--build", "npm run build", "8000"}, acceptGlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(o.Watch, []string{"."}) {
+		t.Errorf("static mode with --build watches %q, want [.]", o.Watch)
+	}
 }
 
 func TestParseArgsRejects(t *testing.T) {

@@ -115,7 +115,7 @@ func serve(o *Options, log *logger) error {
 	tree, err := inotify.WatchTree(inotify.Options{
 		Roots:        o.Watch,
 		Patterns:     o.Patterns,
-		Excludes:     append(o.Excludes, a.programExcludes()...),
+		Excludes:     append(append(o.Excludes, a.programExcludes()...), a.outputExcludes()...),
 		ReloadOnly:   o.ReloadOnly,
 		NoGitignore:  o.NoGitignore,
 		Method:       a.watchMethod(),
@@ -270,23 +270,47 @@ func (a *app) programExcludes() []string {
 	if err != nil {
 		return nil
 	}
-	prog, err = filepath.Abs(prog)
-	if err != nil {
+	var globs []string
+	for _, rel := range a.underWatchRoots(prog) {
+		globs = append(globs, globEscape(rel))
+	}
+	return globs
+}
+
+// outputExcludes keeps what a build writes under --root (static mode) from
+// triggering when --root lies under a watched root: each build would
+// otherwise start the next, without end.
+func (a *app) outputExcludes() []string {
+	if a.o.Mode != StaticMode || a.o.Build == "" {
 		return nil
 	}
 	var globs []string
+	for _, rel := range a.underWatchRoots(a.o.Root) {
+		globs = append(globs, globEscape(rel), globEscape(rel)+"/**")
+	}
+	return globs
+}
+
+// underWatchRoots gives path relative to each watched root that it lies
+// strictly under, with slashes.
+func (a *app) underWatchRoots(path string) []string {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil
+	}
+	var rels []string
 	for _, root := range a.o.Watch {
 		abs, err := filepath.Abs(root)
 		if err != nil {
 			continue
 		}
-		rel, err := filepath.Rel(abs, prog)
-		if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		rel, err := filepath.Rel(abs, path)
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
 			continue
 		}
-		globs = append(globs, globEscape(filepath.ToSlash(rel)))
+		rels = append(rels, filepath.ToSlash(rel))
 	}
-	return globs
+	return rels
 }
 
 // globEscape quotes the characters a glob gives a meaning to.
