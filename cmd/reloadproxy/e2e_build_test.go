@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -285,11 +286,14 @@ func TestE2EStaticRootErrors(t *testing.T) {
 	}{
 		{[]string{"--root", "missing"}, "--root missing: no such directory"},
 		{[]string{"--root", "file"}, "--root file: not a directory"},
-		{[]string{"--root", "dist", "--build", "true"}, "--root dist does not exist yet: the build makes it, so watch the sources it is built from with -w"},
+		{[]string{"--root", "dist", "--build", "true", "-w", "dist"}, "--root dist does not exist yet: the build makes it, so watch the sources it is built from with -w"},
 	} {
-		cmd := exec.Command(binary, append([]string{"--livereload-port", "0", "127.0.0.1:0"}, tc.args...)...)
+		// Each must exit at once; one that serves instead is killed.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cmd := exec.CommandContext(ctx, binary, append([]string{"--livereload-port", "0", "127.0.0.1:0"}, tc.args...)...)
 		cmd.Dir = dir
 		out, err := cmd.CombinedOutput()
+		cancel()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "error: "+tc.want) {
 			t.Errorf("%q: want exit status 1 and %q, got %v:\n%s", tc.args, tc.want, err, out)
 		}
