@@ -32,10 +32,7 @@ func goServer(version, extra string) string {
 import (
 	"fmt"
 	"net/http"
-	"io"
-	"net/http"
 	"os"
-	"os/exec"
 )
 
 const version = "` + version + `"
