@@ -120,20 +120,16 @@ func (rb *readBuf) fill(src io.Reader) (int, error) {
 // caller's RawConn.Read then waits for readiness). On EOF or an error it
 // records err and reports true.
 func (rb *readBuf) readFrom(fd uintptr, err *error) bool {
-	for {
-		n, e := sysRead(fd, rb.b[rb.w:])
-		switch {
-		case e == syscall.EINTR:
-			continue
-		case e == syscall.EAGAIN:
-			return false
-		case e != 0:
-			*err = e
-		case n == 0:
-			*err = io.EOF
-		default:
-			rb.w += n
-		}
-		return true
+	n, e := sysRead(fd, rb.b[rb.w:])
+	switch {
+	case e == syscall.EAGAIN:
+		return false
+	case e != 0:
+		*err = e
+	case n == 0:
+		*err = io.EOF
+	default:
+		rb.w += n
 	}
+	return true
 }

@@ -273,19 +273,15 @@ func rearmEvery(timeout time.Duration) time.Duration {
 // that waiting costs no buffer and arriving costs no extra system call.
 func (c *conn) readWhenReadable(fd uintptr) bool {
 	c.in.get()
-	for {
-		n, err := sysRead(fd, c.in.b[c.in.w:])
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			c.in.release()
-			return false // park in the poller until readable
-		case err == 0 && n > 0:
-			c.in.w += n
-		}
-		return true // data, or EOF or an error: c.in stays empty
+	n, err := sysRead(fd, c.in.b[c.in.w:])
+	switch {
+	case err == syscall.EAGAIN:
+		c.in.release()
+		return false // park in the poller until readable
+	case err == 0 && n > 0:
+		c.in.w += n
 	}
+	return true // data, or EOF or an error: c.in stays empty
 }
 
 // closeIfIdle is called by Server.CloseIdle from another goroutine.
@@ -401,19 +397,12 @@ func (c *conn) writeClient(p []byte) bool {
 // writeSome is writeClient's RawConn.Write callback: false means the
 // socket buffer is full, wait until it drains.
 func (c *conn) writeSome(fd uintptr) bool {
-	for len(c.unsent) > 0 {
-		n, err := sysWrite(fd, c.unsent)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return false
-		case err != 0:
-			c.writeErr = err
-			return true
-		}
-		c.unsent = c.unsent[n:]
+	var err syscall.Errno
+	c.unsent, err = sysWriteAll(fd, c.unsent)
+	if err == syscall.EAGAIN {
+		return false
 	}
+	c.writeErr = err
 	return true
 }
 

@@ -16,20 +16,33 @@ import (
 // CPU in profiles). Only callbacks of RawConn.Read and RawConn.Write use
 // these, on descriptors those methods hold.
 
-// sysRead is read(2) on a non-blocking descriptor.
+// sysRead is read(2) on a non-blocking descriptor. It never returns
+// EINTR: an interrupted call is made again, here rather than at each caller.
 func sysRead(fd uintptr, p []byte) (int, syscall.Errno) {
 	if len(p) == 0 {
 		return 0, 0
 	}
-	n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	return int(n), errno
+	for {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		if errno != syscall.EINTR {
+			return int(n), errno
+		}
+	}
 }
 
-// sysWrite is write(2) on a non-blocking descriptor.
-func sysWrite(fd uintptr, p []byte) (int, syscall.Errno) {
-	if len(p) == 0 {
-		return 0, 0
+// sysWriteAll writes p with write(2) on a non-blocking descriptor until it
+// is all written, the socket buffer is full (EAGAIN) or an error occurs,
+// and returns what is left unwritten with that errno (0 when none is left).
+func sysWriteAll(fd uintptr, p []byte) ([]byte, syscall.Errno) {
+	for len(p) > 0 {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		switch errno {
+		case 0:
+			p = p[n:]
+		case syscall.EINTR:
+		default:
+			return p, errno
+		}
 	}
-	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	return int(n), errno
+	return p, 0
 }

@@ -151,34 +151,24 @@ func (u *upstream) send(req []byte, await bool) error {
 func (u *upstream) exchange(fd uintptr) bool {
 	switch u.step {
 	case stepCheck:
-		for {
-			// Into the buffer's free space: if anything comes, the
-			// connection is dropped with it.
-			_, err := sysRead(fd, u.in.b[u.in.w:])
-			if err == syscall.EINTR {
-				continue
-			}
-			if err != syscall.EAGAIN {
-				u.dirty = true // bytes, EOF, or a reset
-				return true
-			}
-			break
+		// Into the buffer's free space: if anything comes, the
+		// connection is dropped with it.
+		if _, err := sysRead(fd, u.in.b[u.in.w:]); err != syscall.EAGAIN {
+			u.dirty = true // bytes, EOF, or a reset
+			return true
 		}
 		u.step = stepWrite
 		fallthrough
 	case stepWrite:
-		for len(u.unsent) > 0 {
-			n, err := sysWrite(fd, u.unsent)
-			switch {
-			case err == syscall.EINTR:
-				continue
-			case err == syscall.EAGAIN:
-				return true // send writes the rest as usual
-			case err != 0:
-				u.readErr = err
-				return true
-			}
-			u.unsent = u.unsent[n:]
+		var err syscall.Errno
+		u.unsent, err = sysWriteAll(fd, u.unsent)
+		switch err {
+		case 0:
+		case syscall.EAGAIN:
+			return true // send writes the rest as usual
+		default:
+			u.readErr = err
+			return true
 		}
 		if !u.await {
 			u.step = stepDone
