@@ -45,12 +45,11 @@ type conn struct {
 	writeFn   func(fd uintptr) bool // bound once
 	unsent    []byte                // writeSome's
 	writeErr  syscall.Errno         // writeSome's
-	idleArmed time.Time             // when the idle deadline was last set
-	// writeArmed is when the write deadline was last set; writeClient
-	// moves it only when it is older than rearmEvery, so a stalled client
-	// is dropped within a second before writeTimeout after its last
-	// progress.
-	writeArmed time.Time
+	idleArmed lazyDeadline          // the read deadline armIdle set
+	// writeArmed is the write deadline writeClient set: it is moved only
+	// when older than rearmEvery, so a stalled client is dropped within a
+	// second before writeTimeout after its last progress.
+	writeArmed lazyDeadline
 
 	in      readBuf // the client's bytes; the body copier's while it runs
 	req     httpwire.RequestHead
@@ -254,13 +253,25 @@ func (c *conn) awaitRequest() bool {
 // load that spares a timer update per request, and the bound stays within
 // a sixtieth (at most a second) of the timeout.
 func (c *conn) armIdle() {
-	now := time.Now()
-	timeout := c.srv.idleTimeout()
-	if now.Sub(c.idleArmed) < rearmEvery(timeout) {
-		return
+	if at, ok := c.idleArmed.next(c.srv.idleTimeout()); ok {
+		c.nc.SetReadDeadline(at)
 	}
-	c.idleArmed = now
-	c.nc.SetReadDeadline(now.Add(timeout))
+}
+
+// lazyDeadline remembers when a deadline was last set, so that it is moved
+// only when older than rearmEvery. Whoever sets that deadline otherwise
+// forgets it (the zero value), so that the next call of next moves it.
+type lazyDeadline struct{ set time.Time }
+
+// next returns the deadline timeout from now, and whether it is time to
+// set it.
+func (d *lazyDeadline) next(timeout time.Duration) (time.Time, bool) {
+	now := time.Now()
+	if now.Sub(d.set) < rearmEvery(timeout) {
+		return time.Time{}, false
+	}
+	d.set = now
+	return now.Add(timeout), true
 }
 
 // rearmEvery is how stale a deadline for timeout may be before it is moved.
@@ -308,7 +319,7 @@ func (c *conn) readRequestHead() error {
 				c.headLen = n
 				if timed {
 					c.nc.SetReadDeadline(time.Time{})
-					c.idleArmed = time.Time{}
+					c.idleArmed = lazyDeadline{}
 				}
 				return nil
 			}
@@ -318,7 +329,7 @@ func (c *conn) readRequestHead() error {
 		}
 		if !timed {
 			c.nc.SetReadDeadline(time.Now().Add(c.srv.headTimeout()))
-			c.idleArmed = time.Time{}
+			c.idleArmed = lazyDeadline{}
 			timed = true
 		}
 		n, err := c.in.fill(c.nc)
@@ -377,9 +388,8 @@ func (c *conn) writeClient(p []byte) bool {
 	if len(p) == 0 {
 		return true
 	}
-	if now, timeout := time.Now(), c.srv.writeTimeout(); now.Sub(c.writeArmed) >= rearmEvery(timeout) {
-		c.writeArmed = now
-		c.nc.SetWriteDeadline(now.Add(timeout))
+	if at, ok := c.writeArmed.next(c.srv.writeTimeout()); ok {
+		c.nc.SetWriteDeadline(at)
 	}
 	if c.raw == nil {
 		_, err := c.nc.Write(p)

@@ -67,7 +67,7 @@ func (c *conn) sendBody(body io.Reader, length int64) bool {
 	for {
 		c.limited.N = sendChunk
 		c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout()))
-		c.writeArmed = time.Time{}
+		c.writeArmed = lazyDeadline{}
 		var n int64
 		var err error
 		if c.tcp != nil {
@@ -86,7 +86,7 @@ func (c *conn) sendBody(body io.Reader, length int64) bool {
 // skipRequestBody reads and drops the rest of a Content-Length body.
 func (c *conn) skipRequestBody(left int64) bool {
 	c.nc.SetReadDeadline(time.Now().Add(c.srv.bodyTimeout()))
-	c.idleArmed = time.Time{}
+	c.idleArmed = lazyDeadline{}
 	for left > 0 {
 		if c.in.len() == 0 {
 			if n, err := c.in.fill(c.nc); n == 0 && err != nil {

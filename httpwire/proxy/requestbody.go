@@ -150,6 +150,6 @@ func (c *conn) finishRequestBody(keep bool) error {
 	}
 	err := <-c.body.done
 	c.body.dst = nil
-	c.idleArmed = time.Time{} // the copy moved the read deadline
+	c.idleArmed = lazyDeadline{} // the copy moved the read deadline
 	return err
 }
