@@ -246,7 +246,7 @@ func globMayMatchUnder(p string, dsegs []string) bool {
 		if strings.Contains(psegs[i], "**") {
 			return true
 		}
-		g, err := globCompiler.Compile(psegs[i])
+		g, err := compileGlob(psegs[i])
 		if err != nil || !g.Match(d) {
 			return err != nil
 		}
