@@ -424,10 +424,8 @@ func validAllowedHost(h string) error {
 	case strings.Contains(name, ":") && !strings.HasPrefix(h, "["):
 		return usagef("--allowed-host %q: give the name without a port (any port is allowed)", h)
 	}
-	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
-			return usagef("--allowed-host %q: not a host name (letters, digits, '-', '.')", h)
-		}
+	if !proxy.IsHostName(name) {
+		return usagef("--allowed-host %q: not a host name (letters, digits, '-', '.')", h)
 	}
 	return nil
 }

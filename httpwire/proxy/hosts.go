@@ -189,3 +189,16 @@ func (p *HostPolicy) originAllowed(origin []byte, extensions bool) bool {
 	}
 	return false
 }
+
+// IsHostName reports whether host is a name an allow-list entry can hold
+// (--allowed-host takes nothing else): a non-empty DNS name of letters,
+// digits, '-', '_' and '.'.
+func IsHostName(host string) bool {
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return host != ""
+}

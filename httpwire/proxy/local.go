@@ -163,7 +163,7 @@ func (c *conn) refuseHost(host []byte) bool {
 	// it is spelled.
 	name := strings.ToLower(string(hostName(host)))
 	flag, what := "--allowed-host "+name, "this request was for "+strconv.Quote(name)
-	if !listableName(name) {
+	if !IsHostName(name) {
 		// --allowed-host takes DNS names only: for no name, or another
 		// kind (a reg-name may hold '%' and sub-delims), the check must
 		// be turned off.
@@ -189,16 +189,4 @@ func (c *conn) refuseHost(host []byte) bool {
 		"<h1 style=\"font-size:1.4rem\">403 Forbidden: host not allowed</h1>\n<p>" + html.EscapeString(msg) + "</p>\n" +
 		"<p>This protects your app from other web sites that point a name of theirs at your machine (DNS rebinding).</p></body></html>\n"
 	return c.answerLocalWith(403, "", "text/html; charset=utf-8", []byte(page), false)
-}
-
-// listableName reports whether --allowed-host can name host: a DNS name of
-// letters, digits, '-', '_' and '.'.
-func listableName(host string) bool {
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return host != ""
 }
