@@ -115,6 +115,15 @@ func waitUntil(t *testing.T, within time.Duration, what func() string, cond func
 }
 
 // procFDs counts the open descriptors of pid.
+// awaitFDsBack waits until the proxy holds no more descriptors than base,
+// the count before a client came, and returns how long that took.
+func awaitFDsBack(t *testing.T, pid, base int, within time.Duration) time.Duration {
+	t.Helper()
+	return waitUntil(t, within, func() string {
+		return fmt.Sprintf("the proxy holds %d descriptors, %d before the client came", procFDs(t, pid), base)
+	}, func() bool { return procFDs(t, pid) <= base })
+}
+
 func procFDs(t *testing.T, pid int) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
@@ -340,9 +349,7 @@ func TestBoundsClientThatDoesNotRead(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the backend still streams to a client that reads nothing")
 	}
-	waitUntil(t, 5*time.Second, func() string {
-		return fmt.Sprintf("the proxy holds %d descriptors, %d before the client came", procFDs(t, pid), base)
-	}, func() bool { return procFDs(t, pid) <= base })
+	awaitFDsBack(t, pid, base, 5*time.Second)
 }
 
 // fdLimit is the descriptor limit (soft and hard) of the reloadproxy the
@@ -549,9 +556,7 @@ func TestBoundsClientLeavesWhileWaiting(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("the backend never saw the client leave")
 			}
-			waitUntil(t, 3*time.Second, func() string {
-				return fmt.Sprintf("the proxy holds %d descriptors, %d before the client came", procFDs(t, pid), base)
-			}, func() bool { return procFDs(t, pid) <= base })
+			awaitFDsBack(t, pid, base, 3*time.Second)
 		})
 	}
 
@@ -570,9 +575,7 @@ func TestBoundsClientLeavesWhileWaiting(t *testing.T) {
 		waitUntil(t, 3*time.Second, func() string { return "the proxy did not accept the client" }, func() bool { return procFDs(t, pid) > base })
 		left := time.Now()
 		c.Close()
-		d := waitUntil(t, 3*time.Second, func() string {
-			return fmt.Sprintf("the proxy holds %d descriptors, %d before the client came", procFDs(t, pid), base)
-		}, func() bool { return procFDs(t, pid) <= base })
+		d := awaitFDsBack(t, pid, base, 3*time.Second)
 		t.Logf("descriptors freed %v after the client left", (time.Since(left)).Round(time.Millisecond))
 		if strings.Contains(p.out.String(), "ready in") {
 			t.Fatalf("the backend was ready before the descriptors were freed (%v): the test proves nothing", d)

@@ -79,15 +79,7 @@ func TestE2EBuildOverlay(t *testing.T) {
 	p := startReloadproxy(t, dir, "LISTEN", backend, "--build", "go build -o bin/app .", "-x", "bin", "--exec", "bin/app")
 	p.waitOutput("ready in", 1, projectTimeout)
 
-	hellos := countHellos(t, ctx)
-	if err := chromedp.Do(ctx, chromedp.Navigate(p.url("/"))); err != nil {
-		t.Fatal(err)
-	}
-	waitInTab(t, ctx, `document.querySelector("h1").textContent`, "version 1", 10*time.Second, p)
-	hellos.wait(t, 1, p)
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.marker = 1; true`)); err != nil {
-		t.Fatal(err)
-	}
+	openMarkedTab(t, ctx, p, "version 1")
 
 	// The compiler says: cannot use "<b>bold</b>" (untyped string
 	// constant) as int value.
@@ -156,15 +148,7 @@ func TestE2EBuildStaticSite(t *testing.T) {
 	p.waitOutput("reloadproxy: --root dist does not exist yet: building it", 1, time.Second)
 	matchOutput(t, p, `reloadproxy: build ok in \d+\.\d s\n`, 1, projectTimeout)
 
-	hellos := countHellos(t, ctx)
-	if err := chromedp.Do(ctx, chromedp.Navigate(p.url("/"))); err != nil {
-		t.Fatal(err)
-	}
-	waitInTab(t, ctx, `document.querySelector("h1").textContent`, "version 1", 10*time.Second, p)
-	hellos.wait(t, 1, p)
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.marker = 1; true`)); err != nil {
-		t.Fatal(err)
-	}
+	openMarkedTab(t, ctx, p, "version 1")
 
 	writeProject(t, dir, map[string]string{"src/index.html": page("version 2")})
 	waitInTab(t, ctx, `document.querySelector("h1") ? document.querySelector("h1").textContent : ""`, "version 2", projectTimeout, p)
@@ -174,5 +158,21 @@ func TestE2EBuildStaticSite(t *testing.T) {
 	matchOutput(t, p, `reloadproxy: build ok in \d+\.\d s\n`, 2, time.Second)
 	if got, err := os.ReadFile(filepath.Join(dir, "dist", "index.html")); err != nil || string(got) != page("version 2") {
 		t.Fatalf("dist/index.html = %q (%v)", got, err)
+	}
+}
+
+// openMarkedTab opens p's page in ctx's tab, waits until its h1 says h1
+// and its reload client has said hello, and marks the page's window, so
+// that a reload shows as the mark gone.
+func openMarkedTab(t *testing.T, ctx context.Context, p *proc, h1 string) {
+	t.Helper()
+	hellos := countHellos(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Navigate(p.url("/"))); err != nil {
+		t.Fatal(err)
+	}
+	waitInTab(t, ctx, `document.querySelector("h1").textContent`, h1, 10*time.Second, p)
+	hellos.wait(t, 1, p)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.marker = 1; true`)); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,12 +9,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -130,68 +127,6 @@ func runTestBackend(mode string, args []string) int {
 	return 1
 }
 
-// launchOptions are what launchProxy changes from startReloadproxy.
-type launchOptions struct {
-	listenHost string   // LISTEN's host; default 127.0.0.1
-	dialHost   string   // where the test connects; default listenHost, 127.0.0.1 for 0.0.0.0
-	wrapper    []string // a command that execs reloadproxy with its arguments (prlimit ...)
-}
-
-// launchProxy is startReloadproxy with a LISTEN host of the test's choice
-// and, optionally, a wrapper such as prlimit that execs the binary (so the
-// pid is reloadproxy's). "LISTEN" in args becomes listenHost:port.
-func launchProxy(t *testing.T, dir string, lo launchOptions, args ...string) *proc {
-	t.Helper()
-	if lo.listenHost == "" {
-		lo.listenHost = "127.0.0.1"
-	}
-	if lo.dialHost == "" {
-		lo.dialHost = lo.listenHost
-		if lo.listenHost == "0.0.0.0" {
-			lo.dialHost = "127.0.0.1"
-		}
-	}
-	port := strconv.Itoa(freePort(t))
-	full := append(append([]string(nil), lo.wrapper...), binary, "--livereload-port", "0")
-	for _, a := range args {
-		if a == "LISTEN" {
-			a = net.JoinHostPort(lo.listenHost, port)
-		}
-		full = append(full, a)
-	}
-	p := &proc{t: t, out: &syncBuffer{}, addr: net.JoinHostPort(lo.dialHost, port), exited: make(chan struct{})}
-	p.cmd = exec.Command(full[0], full[1:]...)
-	p.cmd.Dir = dir
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.Env = append(os.Environ(), "NO_COLOR=1", "GORACE=atexit_sleep_ms=0")
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(p.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", p.addr, time.Second)
-		if err == nil {
-			c.Close()
-			return p
-		}
-		select {
-		case <-p.exited:
-			t.Fatalf("reloadproxy exited before listening (%v):\n%s", p.err, p.out)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reloadproxy did not listen on %s within 10s:\n%s", p.addr, p.out)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // awaitPort waits until addr, another port of p (the LiveReload port,
 // opened after LISTEN), accepts connections.
 func awaitPort(t *testing.T, p *proc, addr string) {
@@ -277,9 +212,8 @@ func wsRequest(path, host, origin string) string {
 // wireRecorder is a backend that records the exact bytes it receives and
 // answers each request with 200 "ok" once it has read it whole.
 type wireRecorder struct {
-	addr  string
-	mu    sync.Mutex
-	bytes bytes.Buffer
+	addr string
+	got  syncBuffer
 }
 
 func startWireRecorder(t *testing.T) *wireRecorder {
@@ -324,18 +258,14 @@ func startWireRecorder(t *testing.T) *wireRecorder {
 	return r
 }
 
-func (r *wireRecorder) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.bytes.Write(p)
-}
+func (r *wireRecorder) Write(p []byte) (int, error) { return r.got.Write(p) }
 
 // take returns the bytes received so far and forgets them.
 func (r *wireRecorder) take() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := r.bytes.String()
-	r.bytes.Reset()
+	r.got.mu.Lock()
+	defer r.got.mu.Unlock()
+	s := r.got.buf.String()
+	r.got.buf.Reset()
 	return s
 }
 
@@ -344,9 +274,7 @@ func (r *wireRecorder) await(t *testing.T, want string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		r.mu.Lock()
-		got := r.bytes.String()
-		r.mu.Unlock()
+		got := r.got.String()
 		if strings.Contains(got, want) {
 			return
 		}

@@ -86,17 +86,40 @@ func freePort(t testing.TB) int {
 // test ends.
 func startReloadproxy(t testing.TB, dir string, args ...string) *proc {
 	t.Helper()
-	port := freePort(t)
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	full := []string{"--livereload-port", "0"}
+	return launchProxy(t, dir, launchOptions{}, args...)
+}
+
+// launchOptions are what launchProxy changes from startReloadproxy.
+type launchOptions struct {
+	listenHost string   // LISTEN's host; default 127.0.0.1
+	dialHost   string   // where the test connects; default listenHost, 127.0.0.1 for 0.0.0.0
+	wrapper    []string // a command that execs reloadproxy with its arguments (prlimit ...)
+}
+
+// launchProxy is startReloadproxy with a LISTEN host of the test's choice
+// and, optionally, a wrapper such as prlimit that execs the binary (so the
+// pid is reloadproxy's). "LISTEN" in args becomes listenHost:port.
+func launchProxy(t testing.TB, dir string, lo launchOptions, args ...string) *proc {
+	t.Helper()
+	if lo.listenHost == "" {
+		lo.listenHost = "127.0.0.1"
+	}
+	if lo.dialHost == "" {
+		lo.dialHost = lo.listenHost
+		if lo.listenHost == "0.0.0.0" {
+			lo.dialHost = "127.0.0.1"
+		}
+	}
+	port := strconv.Itoa(freePort(t))
+	full := append(append([]string(nil), lo.wrapper...), binary, "--livereload-port", "0")
 	for _, a := range args {
 		if a == "LISTEN" {
-			a = addr
+			a = net.JoinHostPort(lo.listenHost, port)
 		}
 		full = append(full, a)
 	}
-	p := &proc{t: t, out: &syncBuffer{}, addr: addr, exited: make(chan struct{})}
-	p.cmd = exec.Command(binary, full...)
+	p := &proc{t: t, out: &syncBuffer{}, addr: net.JoinHostPort(lo.dialHost, port), exited: make(chan struct{})}
+	p.cmd = exec.Command(full[0], full[1:]...)
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	// A race-enabled binary otherwise sleeps a second before exiting.
@@ -112,7 +135,7 @@ func startReloadproxy(t testing.TB, dir string, args ...string) *proc {
 	t.Cleanup(p.stop)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := net.DialTimeout("tcp", p.addr, time.Second)
 		if err == nil {
 			c.Close()
 			return p
@@ -123,7 +146,7 @@ func startReloadproxy(t testing.TB, dir string, args ...string) *proc {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("reloadproxy did not listen on %s within 10s:\n%s", addr, p.out)
+			t.Fatalf("reloadproxy did not listen on %s within 10s:\n%s", p.addr, p.out)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
