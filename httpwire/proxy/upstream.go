@@ -16,7 +16,8 @@ import (
 const dialTimeout = 5 * time.Second
 
 // errDirty means a kept backend connection had bytes or EOF waiting before
-// the request: it is not used (send has dropped it).
+// the request: it must not be used (the caller drops it, as after any
+// error of send).
 var errDirty = errors.New("proxy: kept backend connection not clean")
 
 // upstream is the backend connection paired with a client connection, and
@@ -102,7 +103,7 @@ func (u *upstream) connect(route Route) error {
 //   - A kept connection is read once first, and must have nothing
 //     (EAGAIN): bytes a backend sent before a request are never read as
 //     its response, and a connection the backend closed is not used
-//     (errDirty, and the connection is dropped).
+//     (errDirty: the caller drops the connection).
 //   - The request is written from inside the Read, which has just reset
 //     the runtime poller's readiness for the socket, and the socket is
 //     known empty: the next readiness edge is the response's. So it waits
@@ -126,7 +127,6 @@ func (u *upstream) send(req []byte, await bool) error {
 	u.unsent = nil
 	switch {
 	case u.dirty:
-		u.drop()
 		return errDirty
 	case u.step == stepRead:
 		// The request is out; a failure to read the response (a deadline,
