@@ -27,6 +27,10 @@ var (
 		"BenchmarkSideBySide: comma-separated workloads among small,64KiB,chunked,1conn (default all)")
 	sideBinFlag = flag.String("sidebyside.bin", "",
 		"BenchmarkSideBySide: reloadproxy binary to measure (default: ../cmd/reloadproxy, built as shipped)")
+	sideRotateFlag = flag.Bool("sidebyside.rotate", false,
+		"BenchmarkSideBySide: start each round at the next target, so that none always runs right after another")
+	sideTwinsFlag = flag.Int("sidebyside.twins", 0,
+		"BenchmarkSideBySide: extra copies of the reloadproxy target, run as targets of their own: their spread is the run's noise")
 )
 
 // sideWorkload is one wrk load: GET path over conns keep-alive connections.
@@ -110,15 +114,17 @@ type sideBed struct {
 	tb      testing.TB
 	dir     string
 	procs   []*sideProc
+	backend *sideProc
 	targets []sideTarget
 }
 
 // startSideBySide builds the backend and stdproxy, and starts the backend,
 // reloadproxy (the binary bin), nginx, HAProxy and stdproxy in front of
-// it, in this order, as the shared script does. Peers that are not
-// installed or do not start are left out with a note; everything is
-// stopped when tb ends.
-func startSideBySide(tb testing.TB, bin string) *sideBed {
+// it, in this order, as the shared script does, then twins more copies
+// of reloadproxy, named reloadproxy#2, #3…. Peers that are not installed
+// or do not start are left out with a note; everything is stopped when
+// tb ends.
+func startSideBySide(tb testing.TB, bin string, twins int) *sideBed {
 	tb.Helper()
 	bin, err := filepath.Abs(bin)
 	if err != nil {
@@ -137,10 +143,14 @@ func startSideBySide(tb testing.TB, bin string) *sideBed {
 	if !sideWaitPort("127.0.0.1:" + be) {
 		tb.Fatalf("the backend does not listen on 127.0.0.1:%s:\n%s", be, backend.out.String())
 	}
+	bed.backend = backend
 	bed.targets = append(bed.targets, sideTarget{"direct", "127.0.0.1:" + be, backend})
 
-	port := strconv.Itoa(sidePort(tb))
-	bed.startTarget("reloadproxy", port, bin, "127.0.0.1:"+port, "127.0.0.1:"+be, "--livereload-port", "0", "-q", "-w", bed.dir)
+	startReloadproxy := func(name string) {
+		port := strconv.Itoa(sidePort(tb))
+		bed.startTarget(name, port, bin, "127.0.0.1:"+port, "127.0.0.1:"+be, "--livereload-port", "0", "-q", "-w", bed.dir)
+	}
+	startReloadproxy("reloadproxy")
 	for _, peer := range []struct{ name, conf, file string }{
 		{"nginx", sideNginxConf, "nginx.conf"},
 		{"haproxy", sideHAProxyConf, "haproxy.cfg"},
@@ -162,8 +172,11 @@ func startSideBySide(tb testing.TB, bin string) *sideBed {
 			bed.startTarget("haproxy", port, path, "-f", conf, "-q")
 		}
 	}
-	port = strconv.Itoa(sidePort(tb))
+	port := strconv.Itoa(sidePort(tb))
 	bed.startTarget("httputil", port, filepath.Join(bed.dir, "stdproxy"), "-addr", "127.0.0.1:"+port, "-to", "http://127.0.0.1:"+be)
+	for i := range twins {
+		startReloadproxy("reloadproxy#" + strconv.Itoa(i+2))
+	}
 	return bed
 }
 
@@ -323,19 +336,27 @@ type sideRound struct {
 	rps   float64
 	cpuUs float64 // the target's CPU µs per completed request
 	p99   string
+	// The CPU µs per request of the two ends of the load: the backend's
+	// process tree and wrk. A proxy moves them too, by how it batches
+	// what it sends each (every wake-up costs the woken), and a ratio to
+	// direct counts them, since all share the machine's processors.
+	backendUs float64
+	wrkUs     float64
 }
 
-// measure runs wrk once against t and reads t's CPU time around it.
+// measure runs wrk once against t and reads the CPU time of t, of the
+// backend and of wrk around it.
 func (bed *sideBed) measure(wrk string, wl sideWorkload, t sideTarget, secs int) sideRound {
 	tb := bed.tb
 	pids := sideTree(t.proc.cmd.Process.Pid)
-	t0 := sideCPUTicks(pids)
+	backendPids := sideTree(bed.backend.cmd.Process.Pid)
+	t0, b0 := sideCPUTicks(pids), sideCPUTicks(backendPids)
 	cmd := exec.Command(wrk, "-t1", "-c"+strconv.Itoa(wl.conns), "-d"+strconv.Itoa(secs)+"s", "--latency",
 		"http://"+t.addr+wl.path)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	t1 := sideCPUTicks(pids)
+	t1, b1 := sideCPUTicks(pids), sideCPUTicks(backendPids)
 	w, ok := sideParseWrk(out)
 	if err != nil || !ok {
 		tb.Fatalf("wrk %s %s: %v\n%s%s", wl.name, t.name, err, out, stderr.String())
@@ -343,11 +364,31 @@ func (bed *sideBed) measure(wrk string, wl sideWorkload, t sideTarget, secs int)
 	if w.errors != nil {
 		tb.Logf("note: %s %s: %s", wl.name, t.name, strings.Join(w.errors, "; "))
 	}
+	perRequest := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(max(w.requests, 1)) }
+	ticks := func(n int64) time.Duration { return time.Duration(n) * time.Second / sideClockTick }
 	return sideRound{
-		rps:   w.rps,
-		cpuUs: float64(t1-t0) / sideClockTick / float64(max(w.requests, 1)) * 1e6,
-		p99:   w.p99,
+		rps:       w.rps,
+		cpuUs:     perRequest(ticks(t1 - t0)),
+		p99:       w.p99,
+		backendUs: perRequest(ticks(b1 - b0)),
+		wrkUs:     perRequest(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()),
 	}
+}
+
+// sideOrder is the order of the targets in round r: as started, or, with
+// rotate, starting at target r mod n. The shared script runs them in one
+// order, and there a target's place in the round moves its figures: in
+// one run with three copies of one binary as targets in a row, their
+// chunked ratios were 0.74, 0.78 and 0.88.
+func sideOrder(n, r int, rotate bool) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+		if rotate {
+			order[i] = (i + r) % n
+		}
+	}
+	return order
 }
 
 // sideMedian is the shared script's median: the middle element, the
@@ -398,6 +439,14 @@ func sideWorkloadsSelected(tb testing.TB) []sideWorkload {
 // -trimpath). The default run takes about 3.5 minutes (4 workloads × 3
 // rounds × 5 targets × 3 s); give more rounds a longer -timeout.
 //
+// Two flags go beyond the script, to judge its figures: -sidebyside.twins N
+// adds N more copies of the reloadproxy binary as targets (reloadproxy#2…),
+// whose spread is what noise alone does to one binary in this run, and
+// -sidebyside.rotate starts each round at the next target, since a
+// target's place in the round moves its figures (see sideOrder):
+//
+//	go test ./bench/ -run '^$' -bench BenchmarkSideBySide -benchtime 1x -v -timeout 30m -sidebyside.rotate -sidebyside.twins 1 -sidebyside.rounds 6
+//
 // In front of one Go net/http backend (testdata/backend): nothing
 // ("direct"), the reloadproxy binary in attach mode, nginx, HAProxy and
 // httputil.ReverseProxy (testdata/stdproxy), each a process of its own.
@@ -407,7 +456,8 @@ func sideWorkloadsSelected(tb testing.TB) []sideWorkload {
 // markdown: the median req/s, its ratio to direct, the target's own CPU
 // time per request (user+system of its whole process tree, from /proc,
 // around each wrk run, divided by the requests wrk completed; for direct,
-// the backend's) and the p99 latency of each round. On a small shared
+// the backend's) and the p99 latency of each round, then the CPU µs per
+// request of the backend and of wrk (see sideRound). On a small shared
 // machine req/s moves from run to run; the ratios and the CPU figures of
 // one run are the ones to compare. It reports the medians as metrics,
 // "<workload>-<target>-ratio" and "<workload>-<target>-cpu-µs/req".
@@ -433,13 +483,13 @@ func BenchmarkSideBySide(b *testing.B) {
 		if bin == "" {
 			bin = reloadproxyBinary(b)
 		}
-		bed := startSideBySide(b, bin)
+		bed := startSideBySide(b, bin, max(*sideTwinsFlag, 0))
 		var metrics []proxyMetric
 		for _, wl := range workloads {
 			res := make([][]sideRound, len(bed.targets))
-			for range rounds {
-				for i, t := range bed.targets {
-					res[i] = append(res[i], bed.measure(wrk, wl, t, secs))
+			for r := range rounds {
+				for _, i := range sideOrder(len(bed.targets), r, *sideRotateFlag) {
+					res[i] = append(res[i], bed.measure(wrk, wl, bed.targets[i], secs))
 				}
 			}
 			median := func(i int, f func(sideRound) float64) float64 {
@@ -452,8 +502,8 @@ func BenchmarkSideBySide(b *testing.B) {
 			direct := median(0, func(r sideRound) float64 { return r.rps })
 			var sb strings.Builder
 			fmt.Fprintf(&sb, "\n%s: GET %s, %d connection(s), %d rounds of %d s\n", wl.name, wl.path, wl.conns, rounds, secs)
-			sb.WriteString("| target | req/s | ratio to direct | own CPU µs/req | p99 per round |\n")
-			sb.WriteString("|---|---|---|---|---|\n")
+			sb.WriteString("| target | req/s | ratio to direct | own CPU µs/req | p99 per round | backend CPU µs/req | wrk CPU µs/req |\n")
+			sb.WriteString("|---|---|---|---|---|---|---|\n")
 			for i, t := range bed.targets {
 				rps := median(i, func(r sideRound) float64 { return r.rps })
 				cpu := median(i, func(r sideRound) float64 { return r.cpuUs })
@@ -461,7 +511,8 @@ func BenchmarkSideBySide(b *testing.B) {
 				for _, r := range res[i] {
 					p99s = append(p99s, r.p99)
 				}
-				fmt.Fprintf(&sb, "| %s | %.0f | %.2f | %.1f | %s |\n", t.name, rps, rps/direct, cpu, strings.Join(p99s, " "))
+				fmt.Fprintf(&sb, "| %s | %.0f | %.2f | %.1f | %s | %.1f | %.1f |\n", t.name, rps, rps/direct, cpu, strings.Join(p99s, " "),
+					median(i, func(r sideRound) float64 { return r.backendUs }), median(i, func(r sideRound) float64 { return r.wrkUs }))
 				if i > 0 {
 					metrics = append(metrics, proxyMetric{rps / direct, wl.name + "-" + t.name + "-ratio"})
 				}
@@ -480,7 +531,7 @@ func TestSideBySideTargets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the side-by-side bed")
 	}
-	bed := startSideBySide(t, reloadproxyBinary(t))
+	bed := startSideBySide(t, reloadproxyBinary(t), 1)
 	want := map[string]string{
 		"/":        "hello, world\n",
 		"/big":     strings.Repeat("x", 64<<10),
@@ -502,8 +553,32 @@ func TestSideBySideTargets(t *testing.T) {
 			}
 		}
 	}
-	if len(bed.targets) < 3 {
-		t.Fatalf("targets %v, want at least direct, reloadproxy and httputil", bed.targets)
+	if len(bed.targets) < 4 {
+		t.Fatalf("targets %v, want at least direct, reloadproxy, httputil and reloadproxy#2", bed.targets)
+	}
+}
+
+// TestSideBySideOrder: rotated, every target has every place once in n
+// rounds; not rotated, the order is the targets' own.
+func TestSideBySideOrder(t *testing.T) {
+	const n = 4
+	places := make([][n]int, n)
+	for r := range n {
+		if got := sideOrder(n, r, false); !slices.Equal(got, []int{0, 1, 2, 3}) {
+			t.Fatalf("round %d, not rotated: %v", r, got)
+		}
+		order := sideOrder(n, r, true)
+		if got := slices.Sorted(slices.Values(order)); !slices.Equal(got, []int{0, 1, 2, 3}) {
+			t.Fatalf("round %d: %v is not every target once", r, order)
+		}
+		for place, target := range order {
+			places[target][place]++
+		}
+	}
+	for target, p := range places {
+		if p != [n]int{1, 1, 1, 1} {
+			t.Errorf("target %d had the places %v times in %d rounds, want each once", target, p, n)
+		}
 	}
 }
 
