@@ -525,8 +525,9 @@ func BenchmarkSideBySide(b *testing.B) {
 }
 
 // TestSideBySideTargets starts BenchmarkSideBySide's bed and checks that
-// every target answers every workload's path with the backend's body, so
-// that the benchmark keeps working where benchmarks do not run.
+// every target answers every workload's path with the backend's body, and
+// passes on /events' stream (BenchmarkStreamDelay's), so that the
+// benchmarks keep working where benchmarks do not run.
 func TestSideBySideTargets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the side-by-side bed")
@@ -551,6 +552,11 @@ func TestSideBySideTargets(t *testing.T) {
 				t.Errorf("%s: GET %s: status %d, %d bytes (err %v), want 200 and %d bytes",
 					tgt.name, wl.path, resp.StatusCode, len(body), err, len(want[wl.path]))
 			}
+		}
+	}
+	for _, tgt := range bed.targets {
+		if _, err := streamFirstEventDelay(client, tgt.addr); err != nil {
+			t.Errorf("%s: GET /events: %v", tgt.name, err)
 		}
 	}
 	if len(bed.targets) < 4 {

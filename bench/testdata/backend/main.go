@@ -7,6 +7,10 @@
 //	/big      64 KiB in one write (more than net/http buffers before
 //	          deciding on framing, so it goes out chunked)
 //	/chunked  five lines, each written and flushed as a chunk of its own
+//	/events   an event stream of two events 100 ms apart, each flushed as
+//	          it is written (not in the shared backend: it measures how
+//	          soon a proxy passes on a stream's event, which BenchmarkStreamDelay
+//	          reports)
 //
 // Any other path answers as / does.
 package main
@@ -18,6 +22,7 @@ import (
 	"log"
 	"net/http"
 	"strings"
+	"time"
 )
 
 func main() {
@@ -39,6 +44,14 @@ func main() {
 			fmt.Fprintf(w, "chunk %d\n", i)
 			f.Flush()
 		}
+	})
+	mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		f := w.(http.Flusher)
+		io.WriteString(w, "data: first\n\n")
+		f.Flush()
+		time.Sleep(100 * time.Millisecond)
+		io.WriteString(w, "data: last\n\n")
 	})
 	log.Fatal(http.ListenAndServe(*addr, mux))
 }
