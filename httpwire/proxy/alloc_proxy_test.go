@@ -6,7 +6,10 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // cannedBackend answers each request head with resp, allocating nothing per
@@ -85,5 +88,88 @@ func TestProxyKeepAliveAllocs(t *testing.T) {
 	t.Logf("allocations per proxied keep-alive request/response: %v", allocs)
 	if allocs != 0 {
 		t.Errorf("proxying a small keep-alive request allocated %v times per request, want 0", allocs)
+	}
+}
+
+// piecewiseBackend answers each request head with the pieces of a
+// response, written one by one with a pause between them, so that the
+// proxy's body loop waits for each (and pushes what it holds back); it
+// allocates nothing per request.
+func piecewiseBackend(t testing.TB, pieces ...string) string {
+	t.Helper()
+	return serveTCP(t, func(c net.Conn) {
+		buf := make([]byte, 16<<10)
+		out := make([][]byte, len(pieces))
+		for i, p := range pieces {
+			out[i] = []byte(p)
+		}
+		n := 0
+		for {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				return
+			}
+			n += m
+			for {
+				end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+				if end < 0 {
+					break
+				}
+				copy(buf, buf[end+4:n])
+				n -= end + 4
+				for _, p := range out {
+					if _, err := c.Write(p); err != nil {
+						return
+					}
+					time.Sleep(100 * time.Microsecond)
+				}
+			}
+		}
+	})
+}
+
+// TestProxyStreamedBodyAllocs: forwarding bodies that come in pieces (the
+// body loops, MSG_MORE and the push before a wait) allocates nothing.
+func TestProxyStreamedBodyAllocs(t *testing.T) {
+	bigPiece := strings.Repeat("x", 20<<10)
+	for _, tc := range []struct {
+		name   string
+		pieces []string
+	}{
+		{"chunked", []string{
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+			"8\r\nchunk 0\n\r\n", "8\r\nchunk 1\n\r\n", "8\r\nchunk 2\n\r\n", "0\r\n\r\n"}},
+		{"length", []string{
+			"HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(3*len(bigPiece)) + "\r\n\r\n",
+			bigPiece, bigPiece, bigPiece}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			backend := piecewiseBackend(t, tc.pieces...)
+			addr := startProxy(t, &Server{Backend: &fixedBackend{addr: backend}})
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			req := []byte("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+			want := strings.Join(tc.pieces, "")
+			buf := make([]byte, len(want))
+			for i := 0; i < 20; i++ {
+				if err := roundTrip(c, req, buf); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if string(buf) != want {
+				t.Fatalf("client got %q", buf)
+			}
+			allocs := testing.AllocsPerRun(100, func() {
+				if err := roundTrip(c, req, buf); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("proxying a %s body that comes in pieces allocated %v times per request, want 0", tc.name, allocs)
+			}
+		})
 	}
 }

@@ -45,7 +45,14 @@ type conn struct {
 	writeFn   func(fd uintptr) bool // bound once
 	unsent    []byte                // writeSome's
 	writeErr  syscall.Errno         // writeSome's
-	idleArmed lazyDeadline          // the read deadline armIdle set
+	more      bool                  // writeSome's: send with MSG_MORE
+	// held: the last write to the client was a body piece sent with
+	// MSG_MORE, which the kernel may still hold back (see writeClientMore).
+	held         bool
+	yielded      bool                  // readOrPush's, per fillBody
+	readOrPushFn func(fd uintptr) bool // bound once
+	pushFn       func(fd uintptr)      // bound once
+	idleArmed    lazyDeadline          // the read deadline armIdle set
 	// writeArmed is the write deadline writeClient set: it is moved only
 	// when older than rearmEvery, so a stalled client is dropped within a
 	// second before writeTimeout after its last progress.
@@ -99,6 +106,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 			c.raw = raw
 			c.readFirst = c.readWhenReadable
 			c.writeFn = c.writeSome
+			c.readOrPushFn = c.readOrPush
+			c.pushFn = c.push
 		}
 	}
 	c.up.init(&c.state)
@@ -404,11 +413,42 @@ func (c *conn) writeClient(p []byte) bool {
 	return err == nil && c.writeErr == 0
 }
 
+// writeClientMore writes a piece of a response body to the client; more
+// says that the body does not end with it. Such a piece is sent with
+// MSG_MORE: the kernel may then hold its last partial segment back until
+// the next piece joins it, so that a body the backend writes in several
+// pieces in quick succession reaches the client in fewer, fuller segments,
+// and the client (a browser, a load generator) is woken fewer times.
+// Nothing is held for long: a piece with more unset pushes out what is
+// held, and fillBody pushes it before it waits for the backend. (HAProxy
+// sends with MSG_MORE too, but leaves the push to the kernel, which holds
+// a stream's event until the next one or for about 200 ms.)
+func (c *conn) writeClientMore(p []byte, more bool) bool {
+	if c.raw == nil {
+		return c.writeClient(p)
+	}
+	c.more = more
+	ok := c.writeClient(p)
+	c.more = false
+	c.held = more
+	return ok
+}
+
+// pushHeld sends what the client socket holds back, if anything.
+func (c *conn) pushHeld() {
+	if c.held {
+		c.held = false
+		c.raw.Control(c.pushFn)
+	}
+}
+
+func (c *conn) push(fd uintptr) { sysPush(fd) }
+
 // writeSome is writeClient's RawConn.Write callback: false means the
 // socket buffer is full, wait until it drains.
 func (c *conn) writeSome(fd uintptr) bool {
 	var err syscall.Errno
-	c.unsent, err = sysWriteAll(fd, c.unsent)
+	c.unsent, err = sysSendAll(fd, c.unsent, c.more)
 	if err == syscall.EAGAIN {
 		return false
 	}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"io"
+	"runtime"
 	"time"
 
 	"reloadproxy/httpwire"
@@ -250,7 +251,7 @@ func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor 
 		n := min(u.resp.ContentLength, int64(u.in.len()))
 		c.out = append(c.out, u.in.buffered()[:n]...)
 		u.in.consume(int(n))
-		if !c.writeClient(c.out) {
+		if !c.writeClientMore(c.out, n < u.resp.ContentLength) {
 			return false
 		}
 		return c.copyBody(u.resp.ContentLength - n)
@@ -265,14 +266,14 @@ func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor 
 			}
 			c.out = append(c.out, u.in.buffered()[:n]...)
 			u.in.consume(n)
-			if !c.writeClient(c.out) {
+			if !c.writeClientMore(c.out, !c.respChunks.Done()) {
 				return false
 			}
 			c.out = c.out[:0]
 			if c.respChunks.Done() {
 				return true
 			}
-			if _, err := u.fill(); err != nil && u.in.len() == 0 {
+			if _, err := c.fillBody(); err != nil && u.in.len() == 0 {
 				return false
 			}
 		}
@@ -303,13 +304,13 @@ func (c *conn) copyBody(n int64) bool {
 		u.in.enlarge()
 	}
 	for n != 0 {
-		m, err := u.fill()
+		m, err := c.fillBody()
 		if m > 0 {
 			k := u.in.len()
 			if n > 0 && int64(k) > n {
 				k = int(n)
 			}
-			if !c.writeClient(u.in.buffered()[:k]) {
+			if !c.writeClientMore(u.in.buffered()[:k], n < 0 || int64(k) < n) {
 				return false
 			}
 			u.in.consume(k)
@@ -323,4 +324,54 @@ func (c *conn) copyBody(n int64) bool {
 		}
 	}
 	return true
+}
+
+// fillBody is u.fill for a body being forwarded. When the last piece went
+// to the client with MSG_MORE (writeClientMore) and the backend has
+// nothing more yet, it yields once, so that the other connections' work
+// runs first and the backend has a moment to write its next piece, and
+// reads again; if still nothing came, it pushes the held piece out before
+// it waits. A piece is never held back across a wait: an event of a
+// stream arrives when it would without the proxy.
+func (c *conn) fillBody() (int, error) {
+	u := &c.up
+	if !c.held {
+		return u.fill()
+	}
+	if u.raw == nil {
+		c.pushHeld()
+		return u.fill()
+	}
+	if !u.in.makeRoom() {
+		c.pushHeld()
+		return 0, httpwire.ErrHeadTooLarge
+	}
+	w := u.in.w
+	u.readErr = nil
+	c.yielded = false
+	err := u.raw.Read(c.readOrPushFn)
+	if err == nil {
+		err, u.readErr = u.readErr, nil
+	}
+	if err != nil {
+		c.pushHeld()
+	}
+	return u.in.w - w, err
+}
+
+// readOrPush is fillBody's RawConn.Read callback.
+func (c *conn) readOrPush(fd uintptr) bool {
+	u := &c.up
+	if u.in.readFrom(fd, &u.readErr) {
+		return true
+	}
+	if !c.yielded {
+		c.yielded = true
+		runtime.Gosched()
+		if u.in.readFrom(fd, &u.readErr) {
+			return true
+		}
+	}
+	c.pushHeld()
+	return false // wait until the backend is readable
 }

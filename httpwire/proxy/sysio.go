@@ -34,8 +34,21 @@ func sysRead(fd uintptr, p []byte) (int, syscall.Errno) {
 // is all written, the socket buffer is full (EAGAIN) or an error occurs,
 // and returns what is left unwritten with that errno (0 when none is left).
 func sysWriteAll(fd uintptr, p []byte) ([]byte, syscall.Errno) {
+	return sysSendAll(fd, p, false)
+}
+
+// sysSendAll is sysWriteAll, with send(2)'s MSG_MORE when more is set:
+// more of the message follows at once, so the kernel may keep a last
+// partial segment back to fill it (see conn.writeClientMore).
+func sysSendAll(fd uintptr, p []byte, more bool) ([]byte, syscall.Errno) {
 	for len(p) > 0 {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		var n uintptr
+		var errno syscall.Errno
+		if more {
+			n, _, errno = syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), syscall.MSG_MORE, 0, 0)
+		} else {
+			n, _, errno = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		}
 		switch errno {
 		case 0:
 			p = p[n:]
@@ -45,4 +58,16 @@ func sysWriteAll(fd uintptr, p []byte) ([]byte, syscall.Errno) {
 		}
 	}
 	return p, 0
+}
+
+// tcpNoDelayOn is the value sysPush sets; a variable, so that its address
+// can be passed.
+var tcpNoDelayOn int32 = 1
+
+// sysPush sends what a TCP socket holds back after writes with MSG_MORE:
+// setting TCP_NODELAY, even when it is already set, pushes pending output
+// (tcp(7)).
+func sysPush(fd uintptr) {
+	syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY,
+		uintptr(unsafe.Pointer(&tcpNoDelayOn)), unsafe.Sizeof(tcpNoDelayOn), 0)
 }
