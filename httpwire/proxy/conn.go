@@ -424,7 +424,7 @@ func (c *conn) writeClient(p []byte) bool {
 // sends with MSG_MORE too, but leaves the push to the kernel, which holds
 // a stream's event until the next one or for about 200 ms.)
 func (c *conn) writeClientMore(p []byte, more bool) bool {
-	if c.raw == nil {
+	if c.raw == nil || len(p) == 0 {
 		return c.writeClient(p)
 	}
 	c.more = more
