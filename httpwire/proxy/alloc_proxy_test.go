@@ -16,29 +16,7 @@ import (
 // request, so that AllocsPerRun measures the proxy alone.
 func cannedBackend(t testing.TB, resp string) string {
 	t.Helper()
-	return serveTCP(t, func(c net.Conn) {
-		buf := make([]byte, 16<<10)
-		out := []byte(resp)
-		n := 0
-		for {
-			m, err := c.Read(buf[n:])
-			if err != nil {
-				return
-			}
-			n += m
-			for {
-				end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
-				if end < 0 {
-					break
-				}
-				copy(buf, buf[end+4:n])
-				n -= end + 4
-				if _, err := c.Write(out); err != nil {
-					return
-				}
-			}
-		}
-	})
+	return piecewiseBackend(t, 0, resp)
 }
 
 // roundTrip writes req on c and reads exactly len(resp) bytes into buf.
@@ -92,10 +70,10 @@ func TestProxyKeepAliveAllocs(t *testing.T) {
 }
 
 // piecewiseBackend answers each request head with the pieces of a
-// response, written one by one with a pause between them, so that the
+// response, written one by one with a pause after each, so that the
 // proxy's body loop waits for each (and pushes what it holds back); it
 // allocates nothing per request.
-func piecewiseBackend(t testing.TB, pieces ...string) string {
+func piecewiseBackend(t testing.TB, pause time.Duration, pieces ...string) string {
 	t.Helper()
 	return serveTCP(t, func(c net.Conn) {
 		buf := make([]byte, 16<<10)
@@ -121,7 +99,9 @@ func piecewiseBackend(t testing.TB, pieces ...string) string {
 					if _, err := c.Write(p); err != nil {
 						return
 					}
-					time.Sleep(100 * time.Microsecond)
+					if pause > 0 {
+						time.Sleep(pause)
+					}
 				}
 			}
 		}
@@ -144,7 +124,7 @@ func TestProxyStreamedBodyAllocs(t *testing.T) {
 			bigPiece, bigPiece, bigPiece}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			backend := piecewiseBackend(t, tc.pieces...)
+			backend := piecewiseBackend(t, 100*time.Microsecond, tc.pieces...)
 			addr := startProxy(t, &Server{Backend: &fixedBackend{addr: backend}})
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
