@@ -51,7 +51,6 @@ type conn struct {
 	held         bool
 	yielded      bool                  // readOrPush's, per fillBody
 	readOrPushFn func(fd uintptr) bool // bound once
-	pushFn       func(fd uintptr)      // bound once
 	idleArmed    lazyDeadline          // the read deadline armIdle set
 	// writeArmed is the write deadline writeClient set: it is moved only
 	// when older than rearmEvery, so a stalled client is dropped within a
@@ -107,7 +106,6 @@ func newConn(s *Server, nc net.Conn) *conn {
 			c.readFirst = c.readWhenReadable
 			c.writeFn = c.writeSome
 			c.readOrPushFn = c.readOrPush
-			c.pushFn = c.push
 		}
 	}
 	c.up.init(&c.state)
@@ -438,11 +436,9 @@ func (c *conn) writeClientMore(p []byte, more bool) bool {
 func (c *conn) pushHeld() {
 	if c.held {
 		c.held = false
-		c.raw.Control(c.pushFn)
+		c.raw.Control(sysPush) // a function, not a method value: no allocation
 	}
 }
-
-func (c *conn) push(fd uintptr) { sysPush(fd) }
 
 // writeSome is writeClient's RawConn.Write callback: false means the
 // socket buffer is full, wait until it drains.

@@ -338,25 +338,16 @@ func (c *conn) fillBody() (int, error) {
 	if !c.held {
 		return u.fill()
 	}
-	if u.raw == nil {
+	if u.raw == nil { // a plain read, which may wait
 		c.pushHeld()
 		return u.fill()
 	}
-	if !u.in.makeRoom() {
-		c.pushHeld()
-		return 0, httpwire.ErrHeadTooLarge
-	}
-	w := u.in.w
-	u.readErr = nil
 	c.yielded = false
-	err := u.raw.Read(c.readOrPushFn)
-	if err == nil {
-		err, u.readErr = u.readErr, nil
-	}
+	n, err := u.fillWith(c.readOrPushFn)
 	if err != nil {
 		c.pushHeld()
 	}
-	return u.in.w - w, err
+	return n, err
 }
 
 // readOrPush is fillBody's RawConn.Read callback.

@@ -184,7 +184,11 @@ func (u *upstream) exchange(fd uintptr) bool {
 
 // fill reads once from the backend into u.in: through the RawConn, with
 // the raw read of sysio.go, when the connection is TCP.
-func (u *upstream) fill() (int, error) {
+func (u *upstream) fill() (int, error) { return u.fillWith(u.fillFn) }
+
+// fillWith is fill with read, a RawConn.Read callback that reads into
+// u.in's free space as fillOnce does, and may do more before a wait.
+func (u *upstream) fillWith(read func(fd uintptr) bool) (int, error) {
 	if u.raw == nil {
 		return u.in.fill(u.nc)
 	}
@@ -193,7 +197,7 @@ func (u *upstream) fill() (int, error) {
 	}
 	w := u.in.w
 	u.readErr = nil
-	if err := u.raw.Read(u.fillFn); err != nil {
+	if err := u.raw.Read(read); err != nil {
 		return 0, err
 	}
 	err := u.readErr
