@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"bytes"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -168,10 +170,16 @@ func hasUpper(b []byte) bool {
 }
 
 // originAllowed reports whether a WebSocket handshake's Origin may open one
-// of the proxy's sockets: a page of an allowed host (http or https), or,
-// with extensions, a browser extension. "null" (sandboxed frames, file:
-// pages) and everything else are refused.
-func (p *HostPolicy) originAllowed(origin []byte, extensions bool) bool {
+// of the proxy's sockets: a page of the host the request is for (the
+// proxy's own pages, whatever address the developer typed), a page of an
+// allowed host name, or, with extensions, a browser extension. "null"
+// (sandboxed frames, file: pages) and everything else are refused.
+//
+// IP literals are allowed as Host values because a rebinding page needs a
+// name of its own; as an Origin an IP literal is a site like any other (a
+// page served from a public address), so only loopback addresses and
+// addresses the policy names (LISTEN's host, --allowed-host) pass.
+func (p *HostPolicy) originAllowed(origin, requestHost []byte, extensions bool) bool {
 	i := 0
 	for i < len(origin) && origin[i] != ':' {
 		i++
@@ -182,12 +190,32 @@ func (p *HostPolicy) originAllowed(origin []byte, extensions bool) bool {
 	scheme, host := origin[:i], origin[i+3:]
 	switch {
 	case httpwire.EqualFold(scheme, "http"), httpwire.EqualFold(scheme, "https"):
+		name := hostName(host)
+		switch {
+		case p == nil || p.all:
+			return true
+		case len(name) > 0 && bytes.EqualFold(name, hostName(requestHost)):
+			return true // same host: a page the proxy served
+		case isIPv4Literal(name) || len(name) > 0 && name[0] == '[':
+			return isLoopbackLiteral(name) || p.names[strings.ToLower(string(name))]
+		}
 		return p.Allows(host)
 	case extensions:
 		return httpwire.EqualFold(scheme, "chrome-extension") || httpwire.EqualFold(scheme, "moz-extension") ||
 			httpwire.EqualFold(scheme, "safari-web-extension")
 	}
 	return false
+}
+
+// isLoopbackLiteral reports whether an IPv4 literal or a bracketed IPv6
+// literal is a loopback address (127.0.0.0/8, ::1, or 127/8 mapped to IPv6).
+func isLoopbackLiteral(name []byte) bool {
+	s := string(name)
+	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		s = s[1 : len(s)-1]
+	}
+	addr, err := netip.ParseAddr(s)
+	return err == nil && addr.Zone() == "" && addr.Unmap().IsLoopback()
 }
 
 // IsHostName reports whether host is a name an allow-list entry can hold

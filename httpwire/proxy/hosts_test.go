@@ -65,30 +65,40 @@ func TestHostPolicy(t *testing.T) {
 }
 
 func TestOriginAllowed(t *testing.T) {
-	p := NewHostPolicy()
+	p := NewHostPolicy("192.168.1.5") // LISTEN's host, as cmd adds it
 	tests := []struct {
-		origin     string
-		extensions bool
-		want       bool
+		origin, requestHost string
+		extensions          bool
+		want                bool
 	}{
-		{"http://localhost:8000", false, true},
-		{"https://127.0.0.1:8443", false, true},
-		{"http://[::1]:8000", false, true},
-		{"http://evil.example", false, false},
-		{"http://evil.example", true, false},
-		{"null", false, false},
-		{"null", true, false},
-		{"", false, false},
-		{"chrome-extension://abcdefgh", false, false},
-		{"chrome-extension://abcdefgh", true, true},
-		{"moz-extension://1234-5678", true, true},
-		{"safari-web-extension://x", true, true},
-		{"file://", true, false},
-		{"ws://localhost:8000", false, false},
+		{"http://localhost:8000", "localhost:8000", false, true},
+		{"http://app.localhost:8000", "localhost:35729", false, true},
+		{"https://127.0.0.1:8443", "localhost:8000", false, true},
+		{"http://127.0.0.2:3000", "localhost:8000", false, true},
+		{"http://[::1]:8000", "localhost:8000", false, true},
+		{"http://[::ffff:7f00:1]:8000", "localhost:8000", false, true},
+		{"http://192.168.1.5:8000", "localhost:35729", false, true},
+		{"http://10.0.0.7:8000", "10.0.0.7:35729", false, true},
+		// A page served from another address is another site.
+		{"http://203.0.113.5", "localhost:8000", false, false},
+		{"http://203.0.113.5:8000", "127.0.0.1:8000", false, false},
+		{"http://[2001:db8::1]", "localhost:8000", false, false},
+		{"http://[2001:db8::1]", "[::1]:8000", true, false},
+		{"http://evil.example", "localhost:8000", false, false},
+		{"http://evil.example", "localhost:8000", true, false},
+		{"null", "localhost:8000", false, false},
+		{"null", "localhost:8000", true, false},
+		{"", "localhost:8000", false, false},
+		{"chrome-extension://abcdefgh", "localhost:8000", false, false},
+		{"chrome-extension://abcdefgh", "localhost:8000", true, true},
+		{"moz-extension://1234-5678", "localhost:8000", true, true},
+		{"safari-web-extension://x", "localhost:8000", true, true},
+		{"file://", "localhost:8000", true, false},
+		{"ws://localhost:8000", "localhost:8000", false, false},
 	}
 	for _, tt := range tests {
-		if got := p.originAllowed([]byte(tt.origin), tt.extensions); got != tt.want {
-			t.Errorf("originAllowed(%q, extensions=%v) = %v, want %v", tt.origin, tt.extensions, got, tt.want)
+		if got := p.originAllowed([]byte(tt.origin), []byte(tt.requestHost), tt.extensions); got != tt.want {
+			t.Errorf("originAllowed(%q, Host %q, extensions=%v) = %v, want %v", tt.origin, tt.requestHost, tt.extensions, got, tt.want)
 		}
 	}
 }
@@ -187,6 +197,9 @@ func TestWebSocketOrigin(t *testing.T) {
 			{"http://localhost:8000", 101},
 			{"http://127.0.0.1:9", 101},
 			{"http://evil.example", 403},
+			{"http://203.0.113.5", 403},
+			{"http://[2001:db8::1]:8000", 403},
+			{"http://localhost:8000\r\nOrigin: http://evil.example", 403},
 			{"null", 403},
 			{"chrome-extension://abc", map[bool]int{false: 403, true: 101}[ext]},
 		} {

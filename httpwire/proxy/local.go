@@ -103,7 +103,9 @@ func (c *conn) acceptWebSocket(ep Endpoint) bool {
 	}
 	// A page on another site may open a WebSocket to any address: its
 	// Origin says whose it is (RFC 6455 §10.2). No Origin: not a browser.
-	if origin := req.Field("Origin"); origin != nil && !c.srv.Hosts.originAllowed(origin, ep.ExtensionOrigins) {
+	if origin, n := originField(req); n > 1 {
+		return fail(403, "", "this socket is for reloadproxy's own pages; a request with more than one Origin is not allowed")
+	} else if n == 1 && !c.srv.Hosts.originAllowed(origin, req.EffectiveHost(), ep.ExtensionOrigins) {
 		return fail(403, "", "this socket is for reloadproxy's own pages; Origin "+string(origin)+" is not allowed")
 	}
 	switch {
@@ -189,4 +191,19 @@ func (c *conn) refuseHost(host []byte) bool {
 		"<h1 style=\"font-size:1.4rem\">403 Forbidden: host not allowed</h1>\n<p>" + html.EscapeString(msg) + "</p>\n" +
 		"<p>This protects your app from other web sites that point a name of theirs at your machine (DNS rebinding).</p></body></html>\n"
 	return c.answerLocalWith(403, "", "text/html; charset=utf-8", []byte(page), false)
+}
+
+// originField returns the request's Origin and how many Origin fields it
+// has: a browser sends one (RFC 6454 §7), and with two, which one a check
+// saw would decide who gets in.
+func originField(req *httpwire.RequestHead) (origin []byte, n int) {
+	for _, f := range req.Fields {
+		if httpwire.EqualFold(f.Name, "Origin") {
+			if n == 0 {
+				origin = f.Value
+			}
+			n++
+		}
+	}
+	return origin, n
 }
