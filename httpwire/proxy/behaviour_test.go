@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -509,5 +510,47 @@ func TestErrorPageShowsOutputOnlyToLoopbackClients(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMalformedChunkedBodyIs502: a chunked response whose framing is wrong
+// before any of it reached the client gets a 502 page, as a malformed head
+// does, on the plain path and on the injecting one (a page navigation):
+// none of the backend's bytes are forwarded, and its log line names the
+// fault.
+func TestMalformedChunkedBodyIs502(t *testing.T) {
+	for _, body := range []string{
+		"zz\r\nabc\r\n0\r\n\r\n",           // not a chunk size
+		"3\r\nabcX\r\n0\r\n\r\n",           // no CRLF after the data
+		"1000000000000000000\r\n",          // a size past any body
+		"3\r\nabc\r\n0\r\nBad Trailer\r\n", // a malformed trailer field
+	} {
+		for _, nav := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%q/navigation=%v", body, nav), func(t *testing.T) {
+				resp := "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+				var mu sync.Mutex
+				var logged []string
+				srv := &Server{Backend: &fixedBackend{addr: cannedBackend(t, resp)}, Inject: []byte(testTag),
+					Logf: func(format string, args ...any) {
+						mu.Lock()
+						logged = append(logged, fmt.Sprintf(format, args...))
+						mu.Unlock()
+					}}
+				addr := startProxy(t, srv)
+				req := "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+				if nav {
+					req = "GET / HTTP/1.1\r\nHost: localhost\r\nSec-Fetch-Dest: document\r\n\r\n"
+				}
+				got := rawExchange(t, addr, req)
+				if !strings.HasPrefix(got, "HTTP/1.1 502 ") || strings.Contains(got, "abc") {
+					t.Fatalf("got %q, want a 502 page and none of the backend's body", got)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if len(logged) != 1 || !strings.Contains(logged[0], "malformed") {
+					t.Errorf("log lines %q, want one naming the malformed response", logged)
+				}
+			})
+		}
 	}
 }

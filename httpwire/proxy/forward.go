@@ -148,7 +148,7 @@ func (c *conn) forward() bool {
 	keep := keepAlive && bodyOK && framing != httpwire.CloseBody &&
 		!(clientMinor == 0 && framing == httpwire.ChunkedBody) &&
 		c.srv.epoch.Load() == c.epoch && c.state.Load() == stateActive
-	if !c.forwardResponse(framing, keep, clientMinor) {
+	if !c.forwardResponse(framing, keep, clientMinor, nav) {
 		c.up.drop()
 		if streaming {
 			c.finishRequestBody(false)
@@ -237,10 +237,10 @@ func (c *conn) readResponseHead(clientMinor int) error {
 
 // forwardResponse writes the response head and body to the client. It
 // reports false when either side failed mid-response.
-func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor int) bool {
+func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor int, nav bool) bool {
 	u := &c.up
 	if c.inj.wanted && framing != httpwire.NoBody && htmlinject.Injectable(&u.resp) {
-		return c.forwardInjected(framing, keep, clientMinor)
+		return c.forwardInjected(framing, keep, clientMinor, nav)
 	}
 	c.out = httpwire.AppendResponseHead(c.out[:0], &u.resp, httpwire.ResponseRewrite{Keep: keep, ClientMinor: clientMinor})
 	u.in.consume(u.headLen)
@@ -258,11 +258,10 @@ func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor 
 	case httpwire.ChunkedBody:
 		c.respChunks.Reset()
 		u.in.enlarge() // a streamed body moves in fewer, larger reads
-		for {
+		for sent := false; ; sent = true {
 			n, err := c.respChunks.Scan(u.in.buffered())
 			if err != nil {
-				c.srv.logf("backend sent a malformed chunked body: %v", err)
-				return false
+				return c.malformedBody(err, sent, nav)
 			}
 			c.out = append(c.out, u.in.buffered()[:n]...)
 			u.in.consume(n)
@@ -288,6 +287,20 @@ func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor 
 		return true
 	}
 	return true
+}
+
+// malformedBody ends a response whose chunked body the backend framed
+// wrongly (it reports false: the connection cannot go on). When nothing of
+// the response has reached the client yet, the client gets a 502 page, as
+// for a malformed head (RFC 9112 §6.3); once the head went out, closing
+// the connection mid-body is the only signal left.
+func (c *conn) malformedBody(err error, sent, nav bool) bool {
+	if sent {
+		c.srv.logf("backend sent a malformed chunked body: %v", err)
+		return false
+	}
+	c.answerPage(c.backendFailurePage(err), nav, false) // which logs it
+	return false
 }
 
 // copyBody moves n body bytes (n < 0: until EOF) from the backend to the

@@ -10,7 +10,7 @@ import (
 // forwardInjected forwards an HTML response with the reload tag inserted:
 // Content-Length grows by exactly the tag's length, a chunked body is
 // re-framed chunk by chunk, a close-delimited one streams until EOF.
-func (c *conn) forwardInjected(framing httpwire.Framing, keep bool, clientMinor int) bool {
+func (c *conn) forwardInjected(framing httpwire.Framing, keep bool, clientMinor int, nav bool) bool {
 	u := &c.up
 	inj := &c.inj
 	inj.tag, inj.csp = c.srv.Inject, inj.csp[:0]
@@ -46,14 +46,13 @@ func (c *conn) forwardInjected(framing httpwire.Framing, keep bool, clientMinor 
 		}
 	case httpwire.ChunkedBody:
 		inj.chunked.Reset(inj.tag)
-		for {
+		for sent := false; ; sent = true {
 			var n int
 			var err error
 			c.out, n, err = inj.chunked.Append(c.out, u.in.buffered())
 			u.in.consume(n)
 			if err != nil {
-				c.srv.logf("backend sent a malformed chunked body: %v", err)
-				return false
+				return c.malformedBody(err, sent, nav)
 			}
 			if !c.flushOut() {
 				return false
