@@ -883,6 +883,12 @@ const (
 	kindAcceptEncoding
 	kindCSP
 	kindIfModifiedSince
+	// kindClaim: a field a client could use to claim a scheme, host, port
+	// or path prefix that frameworks read as the proxy's word (Rack reads
+	// X-Forwarded-Ssl, Spring X-Forwarded-Prefix, ...), or an underscore
+	// spelling of a forwarding field, which CGI-style servers read as the
+	// field itself (X_Forwarded_Host is HTTP_X_FORWARDED_HOST).
+	kindClaim
 )
 
 // fieldKind classifies the field names the proxy acts on; a switch on the
@@ -920,6 +926,10 @@ func fieldKind(name []byte) kind {
 		if EqualFold(name, "content-length") {
 			return kindContentLength
 		}
+	case 12:
+		if equalFoldClaim(name, "x-url-scheme") {
+			return kindClaim
+		}
 	case 15:
 		if EqualFold(name, "x-forwarded-for") {
 			return kindXForwardedFor
@@ -927,12 +937,19 @@ func fieldKind(name []byte) kind {
 		if EqualFold(name, "accept-encoding") {
 			return kindAcceptEncoding
 		}
+		if equalFoldClaim(name, "x-forwarded-for") || equalFoldClaim(name, "x-forwarded-ssl") ||
+			equalFoldClaim(name, "front-end-https") {
+			return kindClaim
+		}
 	case 16:
 		if EqualFold(name, "proxy-connection") {
 			return kindProxyConnection
 		}
 		if EqualFold(name, "x-forwarded-host") {
 			return kindXForwardedHost
+		}
+		if equalFoldClaim(name, "x-forwarded-host") || equalFoldClaim(name, "x-forwarded-port") {
+			return kindClaim
 		}
 	case 17:
 		if EqualFold(name, "transfer-encoding") {
@@ -943,6 +960,14 @@ func fieldKind(name []byte) kind {
 		}
 		if EqualFold(name, "if-modified-since") {
 			return kindIfModifiedSince
+		}
+		if equalFoldClaim(name, "x-forwarded-proto") {
+			return kindClaim
+		}
+	case 18:
+		if equalFoldClaim(name, "x-forwarded-scheme") || equalFoldClaim(name, "x-forwarded-prefix") ||
+			equalFoldClaim(name, "x-forwarded-server") {
+			return kindClaim
 		}
 	case 23:
 		if EqualFold(name, "content-security-policy") {
@@ -995,6 +1020,24 @@ func EqualFold(b []byte, s string) bool {
 	}
 	for i := 0; i < len(b); i++ {
 		if lower(b[i]) != lower(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFoldClaim is EqualFold with '_' in b read as '-' (claim is lower
+// case, with dashes): the name as CGI-style servers read it.
+func equalFoldClaim(b []byte, claim string) bool {
+	if len(b) != len(claim) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := lower(b[i])
+		if c == '_' {
+			c = '-'
+		}
+		if c != claim[i] {
 			return false
 		}
 	}

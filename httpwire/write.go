@@ -137,6 +137,9 @@ type RequestRewrite struct {
 // §7.6.1), plus Forwarded (RFC 7239) and X-Forwarded-For, both appended to
 // the client's, and X-Forwarded-Host and X-Forwarded-Proto, which replace
 // the client's (they say what the proxy saw, not what a client claims).
+// Other fields through which a client could claim a scheme, host, port or
+// prefix, and underscore spellings of the forwarding fields, are dropped
+// (kindClaim).
 //
 // Framing is normalised: a chunked body is announced by exactly one
 // "Transfer-Encoding: chunked" line. An absolute-form target goes out in
@@ -166,7 +169,7 @@ func AppendRequestHead(dst []byte, req *RequestHead, rw *RequestRewrite) []byte 
 	var forwarded, xff bool
 	for _, f := range req.Fields {
 		switch fieldKind(f.Name) {
-		case kindConnection, kindKeepAlive, kindProxyConnection, kindTE, kindXForwardedHost, kindXForwardedProto:
+		case kindConnection, kindKeepAlive, kindProxyConnection, kindTE, kindXForwardedHost, kindXForwardedProto, kindClaim:
 			continue
 		case kindUpgrade:
 			if !req.Upgrade {

@@ -366,6 +366,33 @@ func TestBadChunkArrivingLater(t *testing.T) {
 	}
 }
 
+// TestClientClaimsDropped: the fields through which frameworks take a
+// scheme, host, port or prefix from a proxy (Rack's X-Forwarded-Ssl,
+// Spring's X-Forwarded-Prefix, ...), and underscore spellings of the
+// forwarding fields (which CGI-style servers read as the fields
+// themselves), do not pass from a client to the backend; other fields,
+// underscores included, do.
+func TestClientClaimsDropped(t *testing.T) {
+	be := startRecordingBackend(t, respondOK)
+	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}})
+	c, br := dialRaw(t, addr)
+	io.WriteString(c, "GET /p HTTP/1.1\r\nHost: localhost\r\nX_Forwarded_Host: evil.example\r\nx_forwarded_proto: https\r\n"+
+		"X_Forwarded_For: 192.0.2.9\r\nX-Forwarded-Ssl: on\r\nX-Forwarded-Scheme: https\r\nFront-End-Https: on\r\n"+
+		"X-Forwarded-Port: 443\r\nX-Forwarded-Prefix: /admin\r\nX-Forwarded-Server: evil.example\r\nX-Url-Scheme: https\r\n"+
+		"X_Forwarded_Port: 443\r\nX_Custom_Field: kept\r\nX-Forwarded-Sslx: kept\r\n\r\n")
+	if _, err := http.ReadResponse(br, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := be.received()
+	port := c.LocalAddr().(*net.TCPAddr).Port
+	want := "GET /p HTTP/1.1\r\nHost: localhost\r\nX_Custom_Field: kept\r\nX-Forwarded-Sslx: kept\r\n" +
+		fmt.Sprintf("Forwarded: for=\"127.0.0.1:%d\";host=\"localhost\";proto=http\r\n", port) +
+		"X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Host: localhost\r\nX-Forwarded-Proto: http\r\n\r\n"
+	if raw != want {
+		t.Fatalf("backend received\n%q\nwant\n%q", raw, want)
+	}
+}
+
 func TestForwardingFields(t *testing.T) {
 	be := startRecordingBackend(t, respondOK)
 	addr := startProxy(t, &Server{Backend: &fixedBackend{addr: be.addr()}})
