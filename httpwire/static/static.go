@@ -207,12 +207,23 @@ func (a *answer) file(dst []byte, f *os.File, fi fs.FileInfo, base, real string)
 		etag = appendETag(injTag[:0], mod, size, true)
 	}
 
+	// A Last-Modified date is sent only once the second it names has
+	// passed: a file saved twice within one second (an editor's save, then
+	// a formatter's) would otherwise give both versions the same date, and
+	// an If-Modified-Since of the first would get 304 for the second. (RFC
+	// 9110 §8.8.2.2 calls such a date weak.) The ETag, from the time in
+	// nanoseconds and the size, tells them apart meanwhile.
+	lastModified := mod
+	if mod.Unix() >= a.now.Unix() {
+		lastModified = time.Time{}
+	}
+
 	// Preconditions, RFC 9110 §13.2.2: If-None-Match, and only without it
 	// If-Modified-Since (§13.1.3).
 	notModified := false
 	if inm := req.Field("If-None-Match"); inm != nil {
 		notModified = etagListMatches(inm, etag)
-	} else if ims := req.Field("If-Modified-Since"); ims != nil && !mod.IsZero() {
+	} else if ims := req.Field("If-Modified-Since"); ims != nil && !lastModified.IsZero() {
 		if t, ok := httpwire.ParseHTTPDate(ims); ok && mod.Unix() <= t.Unix() {
 			notModified = true
 		}
@@ -221,7 +232,7 @@ func (a *answer) file(dst []byte, f *os.File, fi fs.FileInfo, base, real string)
 		// §15.4.5: the fields a 200 would carry that describe caching.
 		dst = a.statusLine(dst, 304)
 		dst = appendETagField(dst, etag)
-		dst = appendLastModified(dst, mod)
+		dst = appendLastModified(dst, lastModified)
 		dst = append(dst, "Cache-Control: no-cache\r\n"...)
 		return a.done(dst)
 	}
@@ -274,7 +285,7 @@ func (a *answer) file(dst []byte, f *os.File, fi fs.FileInfo, base, real string)
 			dst = append(dst, "\r\n"...)
 		}
 		dst = appendETagField(dst, etag)
-		dst = appendLastModified(dst, mod)
+		dst = appendLastModified(dst, lastModified)
 		dst = append(dst, "Cache-Control: no-cache\r\nAccept-Ranges: bytes\r\n"...)
 		return httpwire.AppendHeadEnd(dst, a.keep, a.req.Minor)
 	}

@@ -466,6 +466,37 @@ func TestStaticConditional(t *testing.T) {
 	}
 }
 
+// TestStaticLastModifiedOnlyOncePast: a file modified within the current
+// second gets no Last-Modified (a second save within that second would
+// carry the same date, and an If-Modified-Since of the first version would
+// get 304 for the second), and an If-Modified-Since naming that second is
+// not taken as "not modified"; once its second has passed, the date is
+// sent. The file's time is set ahead of the clock to stand for "now".
+func TestStaticLastModifiedOnlyOncePast(t *testing.T) {
+	s := startStatic(t)
+	p := filepath.Join(s.dir, "app.js")
+	now := time.Now().Add(5 * time.Second) // within "the current second" for the next 5 s
+	if err := os.Chtimes(p, now, now); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := s.get(t, "GET", "/app.js")
+	if lm := resp.Header.Get("Last-Modified"); lm != "" || resp.Header.Get("ETag") == "" {
+		t.Fatalf("a file modified in the current second: Last-Modified %q, ETag %q; want no date, an ETag", lm, resp.Header.Get("ETag"))
+	}
+	resp, body := s.get(t, "GET", "/app.js", "If-Modified-Since", now.UTC().Format(http.TimeFormat))
+	if resp.StatusCode != 200 || string(body) != "console.log(1)" {
+		t.Fatalf("If-Modified-Since of the current second: %d %q, want 200 and the file", resp.StatusCode, body)
+	}
+	past := now.Add(-10 * time.Second)
+	if err := os.Chtimes(p, past, past); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = s.get(t, "GET", "/app.js")
+	if lm := resp.Header.Get("Last-Modified"); lm != past.UTC().Format(http.TimeFormat) {
+		t.Fatalf("a file modified 5 s ago: Last-Modified %q, want %q", lm, past.UTC().Format(http.TimeFormat))
+	}
+}
+
 func TestStaticRanges(t *testing.T) {
 	s := startStatic(t)
 	data := s.files["bin/data.bin"]
