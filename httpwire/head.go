@@ -548,7 +548,9 @@ func (h *RequestHead) interpret() error {
 	} else {
 		h.KeepAlive = connKeepAlive && !connClose
 	}
-	h.Upgrade = connUpgrade && sawUpgradeField
+	// RFC 9110 §7.8: a server must ignore Upgrade in an HTTP/1.0 request
+	// (a 1.0 proxy on the way may have forwarded it without knowing it).
+	h.Upgrade = h.Minor == 1 && connUpgrade && sawUpgradeField
 	return nil
 }
 

@@ -249,6 +249,7 @@ var requestCases = []requestCase{
 	{name: "RFC 9110 §7.8 upgrade in a list", in: withFields("Upgrade: websocket\r\nConnection: keep-alive, upgrade\r\n"), want: `GET / HTTP/1.1 host="a" keep-alive upgrade`},
 	{name: "RFC 9110 §7.8 Connection: upgrade without Upgrade", in: withFields("Connection: upgrade\r\n"), want: `GET / HTTP/1.1 host="a" keep-alive`},
 	{name: "RFC 9110 §7.8 Upgrade without Connection: upgrade", in: withFields("Upgrade: websocket\r\n"), want: `GET / HTTP/1.1 host="a" keep-alive`},
+	{name: "RFC 9110 §7.8 Upgrade in HTTP/1.0 is ignored", in: "GET / HTTP/1.0\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", want: `GET / HTTP/1.0`},
 
 	// Expect (RFC 9110 §10.1.1).
 	{name: "RFC 9110 §10.1.1 Expect: 100-continue", in: withFields("Expect: 100-continue\r\nContent-Length: 3\r\n"), want: `GET / HTTP/1.1 host="a" cl=3 keep-alive expect-100`},
