@@ -26,6 +26,12 @@ import (
 // A directive is never widened for other resource types: when the
 // effective directive is default-src, a script-src or connect-src copy of it
 // is added rather than default-src itself changed.
+//
+// A field value is a list of policies joined by ',' (CSP3 "parse a
+// serialized CSP list"), and a browser enforces every one of them: a
+// resource loads only if each policy allows it. So each policy of the list
+// is amended on its own by the rules above, and one that does not restrict
+// the client is left as it is.
 
 // cspPlan is what the proxy does to one response's policies.
 type cspPlan struct {
@@ -130,14 +136,62 @@ func allowsSelf(values [][]byte) bool {
 	return hasSource(values, isKeyword("'self'")) || hasSource(values, isKeyword("*"))
 }
 
-// rewritePolicy returns the policy with the reload client allowed. host is
-// the request's Host; scriptPath and socketPath are the client's. When the
-// script needs a nonce, plan.nonce is set (once per response). A Host that
-// is not a plain host-source gets no source of its own: the client may be
-// blocked then, the policy never widened.
-func rewritePolicy(policy, host []byte, scriptPath, socketPath string, plan *cspPlan) []byte {
-	ds := parsePolicy(policy)
-	changed := false
+// rewritePolicy returns the field value list, a comma-separated list of
+// policies, with the reload client allowed by each policy; list itself when
+// none needed a change. A policy that changed is written out anew (after
+// one space when it follows a comma); the others, empty ones included, keep
+// their bytes. host is the request's Host; scriptPath and socketPath are
+// the client's. When the script needs a nonce, plan.nonce is set (once per
+// response, shared by every policy). A Host that is not a plain host-source
+// gets no source of its own: the client may be blocked then, the policy
+// never widened.
+func rewritePolicy(list, host []byte, scriptPath, socketPath string, plan *cspPlan) []byte {
+	var out []byte // nil until a policy changes
+	for start := 0; start <= len(list); {
+		end := bytes.IndexByte(list[start:], ',')
+		if end < 0 {
+			end = len(list)
+		} else {
+			end += start
+		}
+		// A browser strictly splits on ',' as well (no quoting, and a
+		// directive-value cannot hold one, CSP3 §2.3): these pieces are
+		// the policies it enforces.
+		ds, changed := amendPolicy(list[start:end], host, scriptPath, socketPath, plan)
+		switch {
+		case changed:
+			if out == nil {
+				out = append(make([]byte, 0, len(list)+amendGrowth(host, scriptPath, socketPath)), list[:start]...)
+			}
+			if start > 0 {
+				out = append(out, ' ')
+			}
+			out = appendPolicy(out, ds)
+		case out != nil:
+			out = append(out, list[start:end]...)
+		}
+		if out != nil && end < len(list) {
+			out = append(out, ',')
+		}
+		start = end + 1
+	}
+	if out == nil {
+		return list
+	}
+	return out
+}
+
+// amendGrowth is the room an amended list gets beyond its own length: a
+// script URL (or a nonce) and a socket URL with the directives that may
+// carry them, so that amending one policy needs no second allocation.
+func amendGrowth(host []byte, scriptPath, socketPath string) int {
+	return 2*len(host) + len(scriptPath) + len(socketPath) + len("; script-src http:// ; connect-src ws://")
+}
+
+// amendPolicy returns the directives of one serialized policy with the
+// reload client allowed, and whether they differ from the policy's.
+func amendPolicy(policy, host []byte, scriptPath, socketPath string, plan *cspPlan) (ds []directive, changed bool) {
+	ds = parsePolicy(policy)
 
 	if i := findDirective(ds, "script-src-elem", "script-src", "default-src"); i >= 0 {
 		d := ds[i]
@@ -161,21 +215,22 @@ func rewritePolicy(policy, host []byte, scriptPath, socketPath string, plan *csp
 		ds = addSource(ds, i, "connect-src", append(append([]byte("ws://"), host...), socketPath...))
 		changed = true
 	}
-	if !changed {
-		return policy
-	}
-	var out []byte
+	return ds, changed
+}
+
+// appendPolicy appends the serialized policy of ds to dst.
+func appendPolicy(dst []byte, ds []directive) []byte {
 	for k, d := range ds {
 		if k > 0 {
-			out = append(out, "; "...)
+			dst = append(dst, "; "...)
 		}
-		out = append(out, d.name...)
+		dst = append(dst, d.name...)
 		for _, v := range d.values {
-			out = append(out, ' ')
-			out = append(out, v...)
+			dst = append(dst, ' ')
+			dst = append(dst, v...)
 		}
 	}
-	return out
+	return dst
 }
 
 // addSource adds src to directive i, or, when i is default-src, to a new
@@ -200,11 +255,11 @@ func addSource(ds []directive, i int, as string, src []byte) []directive {
 	return ds
 }
 
-// AmendCSP rewrites the Content-Security-Policy fields of resp so that the
-// reload client may run: it appends the amended values to dst, in field
-// order, and returns them with the tag to inject (tag itself, or a copy
-// carrying a nonce when a policy needs one). host is the request's Host;
-// scriptPath and socketPath are the client's. It allocates, but only for
+// AmendCSP rewrites the Content-Security-Policy fields of resp so that
+// every policy they list lets the reload client run: it appends the
+// amended values to dst, in field order, and returns them with the tag to
+// inject (tag itself, or a copy carrying a nonce when a policy needs one).
+// host is the request's Host; scriptPath and socketPath are the client's. It allocates, but only for
 // pages that have a policy.
 func AmendCSP(dst [][]byte, resp *httpwire.ResponseHead, tag, host []byte, scriptPath, socketPath string) (policies [][]byte, tagOut []byte) {
 	var plan cspPlan

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -212,6 +213,9 @@ var cspSeeds = []string{
 	"default-src 'self'; script-src 'report-sample' 'nonce-r4nd0m' 'strict-dynamic' https: http:; object-src 'none'; base-uri 'none'; report-uri https://csp.example/r",
 	"upgrade-insecure-requests; block-all-mixed-content", "script-src\t'self'\t; connect-src\twss://x",
 	"default-src 'none'\x85; script-src 'self'", "img-src \xc3\xa9; default-src 'none'",
+	"default-src https://cdn.example, script-src https://cdn.example", "script-src 'nonce-abc', img-src *",
+	"script-src 'self'; connect-src 'none', img-src *", ",, script-src 'none' ,,connect-src 'none',",
+	"DEFAULT-SRC 'self', Script-Src 'Nonce-abc'; CONNECT-SRC 'SELF'", "connect-src 'self', default-src 'none'",
 }
 
 // cspDirective is one directive as a browser reads it.
@@ -220,13 +224,24 @@ type cspDirective struct {
 	values []string
 }
 
+// parseCSPList parses a field value as CSP Level 3's "parse a serialized
+// CSP list" does: split on ',', each piece a policy. Empty policies, which
+// a browser drops, are kept here so that policies in and out line up.
+func parseCSPList(list []byte) [][]cspDirective {
+	var policies [][]cspDirective
+	for _, policy := range strings.Split(string(list), ",") {
+		policies = append(policies, parseCSP(policy))
+	}
+	return policies
+}
+
 // parseCSP parses a serialized policy as CSP Level 3 §2.2.1 says: split on
 // ';', skip empty and non-ASCII directives and repeated names, split on
 // ASCII whitespace. It is the reference AmendCSP's output is read with.
-func parseCSP(policy []byte) []cspDirective {
+func parseCSP(policy string) []cspDirective {
 	var ds []cspDirective
 	seen := map[string]bool{}
-	for _, tok := range strings.Split(string(policy), ";") {
+	for _, tok := range strings.Split(policy, ";") {
 		tok = strings.Trim(tok, "\t\n\f\r ")
 		if tok == "" || !isASCII(tok) {
 			continue
@@ -256,12 +271,14 @@ var amendable = map[string]bool{"script-src-elem": true, "script-src": true, "co
 
 var nonceTag = regexp.MustCompile(`^<script nonce="([A-Za-z0-9_-]{22})"`)
 
-// FuzzCSP checks AmendCSP on one or two Content-Security-Policy fields: it
-// never panics; each output policy is a valid field value; read as a
-// browser reads it, every directive other than script-src-elem,
+// FuzzCSP checks AmendCSP on one or two Content-Security-Policy fields,
+// each a list of policies: it never panics; each output field is a valid
+// field value holding as many policies as its input; read as a browser
+// reads it, in every policy every directive other than script-src-elem,
 // script-src and connect-src is unchanged, and those keep their sources
-// (less 'none'); the tag carries a nonce if and only if a policy got that
-// nonce, which no input had.
+// (less 'none'); every policy lets the client's script and socket load
+// when the Host can be named in a source; the tag carries a nonce if and
+// only if a policy got that nonce, which no input had.
 func FuzzCSP(f *testing.F) {
 	for i, p := range cspSeeds {
 		f.Add(p, cspSeeds[(i+3)%len(cspSeeds)], "localhost:8000")
@@ -318,45 +335,26 @@ func FuzzCSP(f *testing.F) {
 			if !validFieldValue(out[i]) {
 				t.Fatalf("policy %q became %q: not a field value", in[i], out[i])
 			}
-			before, after := parseCSP(in[i]), parseCSP(out[i])
-			// Directives other than the amendable ones are untouched, in
-			// order; the amendable ones keep their sources.
-			var keep1, keep2 []cspDirective
-			for _, d := range before {
-				if !amendable[d.name] {
-					keep1 = append(keep1, d)
-				}
+			beforeList, afterList := parseCSPList(in[i]), parseCSPList(out[i])
+			if len(beforeList) != len(afterList) {
+				t.Fatalf("policy list %q became %q: %d policies, then %d", in[i], out[i], len(beforeList), len(afterList))
 			}
-			for _, d := range after {
-				if !amendable[d.name] {
-					keep2 = append(keep2, d)
-				}
-			}
-			if fmt.Sprint(keep1) != fmt.Sprint(keep2) {
-				t.Fatalf("policy %q became %q: other directives changed:\n-%q\n+%q", in[i], out[i], keep1, keep2)
-			}
-			for _, d := range before {
-				if !amendable[d.name] {
-					continue
-				}
-				nd := findCSP(after, d.name)
-				if nd == nil {
-					t.Fatalf("policy %q became %q: %s is gone", in[i], out[i], d.name)
-				}
-				for _, v := range d.values {
-					if !strings.EqualFold(v, "'none'") && !containsString(nd.values, v) {
-						t.Fatalf("policy %q became %q: %s lost %s", in[i], out[i], d.name, v)
-					}
+			for k, after := range afterList {
+				checkAmendedPolicy(t, in[i], out[i], beforeList[k], after)
+				if isHostSource(req.Host) && isASCII(string(out[i])) {
+					checkClientAllowed(t, out[i], after, nonce, "http://"+string(req.Host)+scriptPath, "ws://"+string(req.Host)+socketPath)
 				}
 			}
 			// Nonces are looked for in every directive, also in those a
-			// browser ignores.
+			// browser ignores. Tokens are compared in lower case: a
+			// rewritten policy lower-cases directive names, and a name
+			// may look like a nonce.
 			had := map[string]bool{}
 			for _, v := range cspTokens(in[i]) {
-				had[v] = true
+				had[strings.ToLower(v)] = true
 			}
 			for _, v := range cspTokens(out[i]) {
-				if had[v] || !strings.HasPrefix(strings.ToLower(v), "'nonce-") {
+				if had[strings.ToLower(v)] || !strings.HasPrefix(strings.ToLower(v), "'nonce-") {
 					continue
 				}
 				if v != nonce {
@@ -371,10 +369,73 @@ func FuzzCSP(f *testing.F) {
 	})
 }
 
-// cspTokens returns the words of a policy: split on ';' and ASCII
-// whitespace.
-func cspTokens(policy []byte) []string {
-	return strings.FieldsFunc(string(policy), func(r rune) bool { return strings.ContainsRune(";\t\n\f\r ", r) })
+// checkAmendedPolicy checks one policy of a list: directives other than
+// the amendable ones are untouched, in order; the amendable ones keep
+// their sources.
+func checkAmendedPolicy(t *testing.T, in, out []byte, before, after []cspDirective) {
+	t.Helper()
+	var keep1, keep2 []cspDirective
+	for _, d := range before {
+		if !amendable[d.name] {
+			keep1 = append(keep1, d)
+		}
+	}
+	for _, d := range after {
+		if !amendable[d.name] {
+			keep2 = append(keep2, d)
+		}
+	}
+	if fmt.Sprint(keep1) != fmt.Sprint(keep2) {
+		t.Fatalf("policy %q became %q: other directives changed:\n-%q\n+%q", in, out, keep1, keep2)
+	}
+	for _, d := range before {
+		if !amendable[d.name] {
+			continue
+		}
+		nd := findCSP(after, d.name)
+		if nd == nil {
+			t.Fatalf("policy %q became %q: %s is gone", in, out, d.name)
+		}
+		for _, v := range d.values {
+			if !strings.EqualFold(v, "'none'") && !containsString(nd.values, v) {
+				t.Fatalf("policy %q became %q: %s lost %s", in, out, d.name, v)
+			}
+		}
+	}
+}
+
+// checkClientAllowed checks that a policy of out lets the client's script
+// (by nonce, by URL, or by 'self' or * where 'strict-dynamic' does not
+// switch those off) and its socket load.
+func checkClientAllowed(t *testing.T, out []byte, policy []cspDirective, nonce, scriptURL, socketURL string) {
+	t.Helper()
+	hasFold := func(d *cspDirective, kw string) bool {
+		return slices.ContainsFunc(d.values, func(v string) bool { return strings.EqualFold(v, kw) })
+	}
+	script := findCSP(policy, "script-src-elem")
+	if script == nil {
+		script = findCSP(policy, "script-src")
+	}
+	if script == nil {
+		script = findCSP(policy, "default-src")
+	}
+	if script != nil && !(nonce != "" && containsString(script.values, nonce) || containsString(script.values, scriptURL) ||
+		!hasFold(script, "'strict-dynamic'") && (hasFold(script, "'self'") || hasFold(script, "*"))) {
+		t.Fatalf("%q: policy %q blocks the client script (tag nonce %q)", out, policy, nonce)
+	}
+	connect := findCSP(policy, "connect-src")
+	if connect == nil {
+		connect = findCSP(policy, "default-src")
+	}
+	if connect != nil && !(containsString(connect.values, socketURL) || hasFold(connect, "'self'") || hasFold(connect, "*")) {
+		t.Fatalf("%q: policy %q blocks the client socket", out, policy)
+	}
+}
+
+// cspTokens returns the words of a policy list: split on ',', ';' and
+// ASCII whitespace.
+func cspTokens(list []byte) []string {
+	return strings.FieldsFunc(string(list), func(r rune) bool { return strings.ContainsRune(",;\t\n\f\r ", r) })
 }
 
 func findCSP(ds []cspDirective, name string) *cspDirective {

@@ -214,9 +214,23 @@ func lower(c byte) byte {
 }
 
 // Injectable reports whether a response is an HTML document the tag can go
-// into: text/html and not content-encoded (an encoded body passes through
-// untouched).
+// into: its content is the whole page (error pages included), text/html,
+// and not content-encoded (an encoded body passes through untouched).
 func Injectable(resp *httpwire.ResponseHead) bool {
+	switch {
+	case resp.Status < 200, resp.Status == 204, resp.Status == 304:
+		// No content (RFC 9112 §6.3); after a 101 the bytes are another
+		// protocol's.
+		return false
+	case resp.Status == 205:
+		// A 205 must not have content (RFC 9110 §15.3.6).
+		return false
+	case resp.Status == 206, resp.Field("Content-Range") != nil:
+		// A part of the page (RFC 9110 §14.4, §15.3.7): the tag would
+		// shift the bytes the range names and make the parts disagree.
+		// A 416's Content-Range comes with an error message, not the page.
+		return false
+	}
 	ct := resp.Field("Content-Type")
 	if len(ct) < len("text/html") || !httpwire.EqualFold(ct[:len("text/html")], "text/html") {
 		return false

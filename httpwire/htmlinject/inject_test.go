@@ -127,3 +127,42 @@ func dechunk(t *testing.T, s string) string {
 		s = rest[n+2:]
 	}
 }
+
+func TestInjectable(t *testing.T) {
+	tests := []struct {
+		name string
+		head string // status line and fields, without the final CRLF
+		want bool
+	}{
+		{"html page", "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 67", true},
+		{"media type in upper case", "HTTP/1.1 200 OK\r\nContent-Type: TEXT/HTML", true},
+		{"identity coding", "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: identity", true},
+		{"error page is a page", "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 9", true},
+		{"server error page is a page", "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html", true},
+		{"redirect body is shown without Location", "HTTP/1.1 300 Multiple Choices\r\nContent-Type: text/html\r\nContent-Length: 9", true},
+		{"not html", "HTTP/1.1 200 OK\r\nContent-Type: text/plain", false},
+		{"longer subtype", "HTTP/1.1 200 OK\r\nContent-Type: text/htmlx", false},
+		{"no media type", "HTTP/1.1 200 OK\r\nContent-Length: 9", false},
+		{"encoded", "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip", false},
+		{"partial content", "HTTP/1.1 206 Partial Content\r\nContent-Type: text/html\r\nContent-Range: bytes 0-9/67\r\nContent-Length: 10", false},
+		{"partial content without Content-Range", "HTTP/1.1 206 Partial Content\r\nContent-Type: text/html\r\nContent-Length: 10", false},
+		{"Content-Range on a 200", "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\ncontent-range: bytes 0-9/67\r\nContent-Length: 10", false},
+		{"range not satisfiable", "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Type: text/html\r\nContent-Range: bytes */67\r\nContent-Length: 9", false},
+		{"no content", "HTTP/1.1 204 No Content\r\nContent-Type: text/html", false},
+		{"reset content", "HTTP/1.1 205 Reset Content\r\nContent-Type: text/html\r\nContent-Length: 9", false},
+		{"not modified", "HTTP/1.1 304 Not Modified\r\nContent-Type: text/html\r\nContent-Length: 67", false},
+		{"switching protocols", "HTTP/1.1 101 Switching Protocols\r\nContent-Type: text/html\r\nConnection: upgrade\r\nUpgrade: websocket", false},
+		{"early hints", "HTTP/1.1 103 Early Hints\r\nContent-Type: text/html", false},
+	}
+	var resp httpwire.ResponseHead
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := resp.Parse([]byte(tt.head + "\r\n\r\n")); err != nil {
+				t.Fatalf("parse %q: %v", tt.head, err)
+			}
+			if got := Injectable(&resp); got != tt.want {
+				t.Errorf("Injectable(%q) = %v, want %v", tt.head, got, tt.want)
+			}
+		})
+	}
+}
