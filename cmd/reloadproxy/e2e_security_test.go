@@ -545,6 +545,8 @@ func TestSecurityWebSocketOrigins(t *testing.T) {
 		{"null", 403, 403},
 		{"http://evil.example", 403, 403},
 		{"https://evil.example:" + port, 403, 403},
+		{"http://203.0.113.5", 403, 403}, // a page served from a public address
+		{"http://[2001:db8::1]:" + port, 403, 403},
 		{"http://localhost.evil.example", 403, 403},
 		{"file://", 403, 403},
 		{"evil-extension://x", 403, 403},
