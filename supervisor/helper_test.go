@@ -38,10 +38,12 @@ func TestMain(m *testing.M) {
 // helperMain modes:
 //
 //	serve [-pidfile F] [-spawn] [-ignoreterm] [-crashonce MARKER] [-delay D]
-//	      [-content F] [-touch F]
+//	      [-content F] [-touch F] [-relisten D]
 //	      listen on 127.0.0.1:$PORT and answer "pid=N" (with -content:
 //	      "pid=N content=C", C read from F at start); with -touch, write
-//	      the pid into F once listening and print "wrote F"
+//	      the pid into F once listening and print "wrote F"; with
+//	      -relisten, on each SIGUSR1 close the listener, print "stopped
+//	      listening", and listen again D later (the process lives on)
 //	emfile MODE ADDR   run a Supervisor with no descriptor left (see
 //	      TestTransientStartFailureRetried)
 //	sleep    sleep (a grandchild)
@@ -128,6 +130,7 @@ func helperServe(args []string) {
 	delay := fs.Duration("delay", 0, "wait before listening")
 	contentFile := fs.String("content", "", "answer with this file's content, read at start")
 	touch := fs.String("touch", "", "write the pid into this file once listening")
+	relisten := fs.Duration("relisten", 0, "on SIGUSR1, stop listening for this long")
 	fs.Parse(args)
 	var content string
 	if *contentFile != "" {
@@ -189,9 +192,32 @@ func helperServe(args []string) {
 		}
 		fmt.Printf("wrote %s\n", *touch)
 	}
-	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "pid=%d%s\n", pid, content)
-	}))
+	})
+	if *relisten == 0 {
+		http.Serve(ln, handler)
+		return
+	}
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	for {
+		served := make(chan struct{})
+		go func(ln net.Listener) {
+			http.Serve(ln, handler)
+			close(served)
+		}(ln)
+		<-usr1
+		ln.Close()
+		<-served
+		fmt.Println("stopped listening") // connects are refused from here
+		time.Sleep(*relisten)
+		if ln, err = net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT")); err != nil {
+			fmt.Fprintln(os.Stderr, "listen again:", err)
+			os.Exit(1)
+		}
+		fmt.Println("listening again")
+	}
 }
 
 // --- test utilities ---
@@ -317,6 +343,18 @@ func (r *recorder) waitLog(substr string, timeout time.Duration) {
 	for !strings.Contains(r.logText(), substr) {
 		if time.Now().After(deadline) {
 			r.t.Fatalf("log lacks %q after %v:\n%s\noutput:\n%s", substr, timeout, r.logText(), r.out.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitOutput waits until the backend's output holds substr n times.
+func (r *recorder) waitOutput(substr string, n int, timeout time.Duration) {
+	r.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for strings.Count(r.out.String(), substr) < n {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("output lacks %q (%d times) after %v:\n%s\nlog:\n%s", substr, n, timeout, r.out.String(), r.logText())
 		}
 		time.Sleep(time.Millisecond)
 	}

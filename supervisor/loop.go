@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -24,7 +25,8 @@ type procMsg struct {
 
 // probeMsg is posted by a probe goroutine when the backend answered.
 type probeMsg struct {
-	gen uint64
+	gen      uint64
+	attempts int // connections it took; 1: the backend answered at once
 }
 
 // process is one run of the backend, or of the build.
@@ -57,14 +59,48 @@ func (p *process) signalGroup(sig syscall.Signal) bool {
 // The restart-loop guard and the retries of starts that failed for lack of
 // resources.
 const (
-	restartLoopCount = 3 // restarts in a row caused by one path
+	restartLoopCount = 3 // restarts in a row caused by early changes of one path
 	retryFirstDelay  = 50 * time.Millisecond
 	retryMaxDelay    = 2 * time.Second
 )
 
-// restartLoopWindow is how long after the backend became ready a change
-// still counts towards a restart loop. A variable for tests.
-var restartLoopWindow = 2 * time.Second
+// restartLoopWindow is how long after the backend first answered a change
+// is still early (see "The restart-loop guard"). Long enough for a server
+// that writes its file just after it listens, or on its first request (the
+// probe's); short enough that a developer saving about once a second saves
+// later than that. A variable for tests.
+var restartLoopWindow = 500 * time.Millisecond
+
+// The restart-loop guard.
+//
+// A server that writes a watched file each time it starts would restart
+// forever; a developer who saves a file must never find that save ignored
+// for good. Nothing tells the server's write from the developer's save but
+// when it comes, so the guard reasons about that:
+//
+//   - A change is early when the backend's process runs (not being
+//     stopped) and has not answered yet, or first answered less than
+//     restartLoopWindow ago: its own writes as it starts come then. A
+//     change while the old process is stopped, or before the new one is
+//     spawned, cannot be the new one's.
+//   - A restart whose batch of changes began with an early change counts;
+//     restartLoopCount of them in a row, with some path changed in each
+//     batch, flag those paths (OnRestartLoop, once per path). The paths of
+//     a whole batch count, not its first: a server that writes a temporary
+//     file and renames it over its file changes both, each time.
+//   - A batch made only of flagged paths is ignored when it is early: that
+//     start wrote it. Any other change restarts as usual.
+//   - A flagged path stays flagged only while it behaves like a file each
+//     start writes: a change of it that is not early (an edit made while the
+//     server ran quietly, or while nothing ran) unflags it, and so does a
+//     start that ran through its window without changing it. So a path
+//     flagged because the developer saved as fast as the server restarts
+//     is an edit again at the next quiet edit, and so is the save right
+//     after that restart.
+//
+// What remains: a save that comes early, of a path still flagged, is taken
+// for the server's own write (logged, once per start). The window keeps
+// that to saves within half a second of a start.
 
 // loop is the state owned by the Run goroutine. Only that goroutine touches
 // it.
@@ -77,7 +113,6 @@ type loop struct {
 	announced uint64       // last generation passed to OnReady or OnError
 	reason    ReloadReason // of the generation's OnReady to come
 	failure   *Failure
-	readyAt   time.Time // Running was last entered
 
 	proc        *process
 	probeCancel context.CancelFunc // non-nil while a probe runs
@@ -97,15 +132,25 @@ type loop struct {
 	retryErr   error         // non-nil while a retry is pending
 	retryBuild bool          // the pending retry is of the build
 
-	toIdle       bool // the Killing in progress ends in Idle
-	quiet        bool // no change for Debounce
+	toIdle bool // the Killing in progress ends in Idle
+	quiet  bool // no change for Debounce
+	// The changes since the last start (Restart: byHand).
 	pendingFirst string
 	pendingN     int
-	pendingEarly bool // the batch's first change came while the backend was starting or just ready
-	byHand       bool // Restart was called since the last start
-	loopPath     string
-	loopN        int  // restart-loop guard: loopPath caused the last loopN restarts
-	stopping     bool // ctx is done
+	pendingPaths []string // distinct, at most maxBatchPaths
+	pendingMore  bool     // more paths changed than pendingPaths holds
+	pendingEarly bool     // the first change was early (see "The restart-loop guard")
+	byHand       bool     // Restart was called since the last start
+	stopping     bool     // ctx is done
+
+	// The restart-loop guard.
+	answeredAt  time.Time         // the current (or last) process first answered; zero until it does
+	answeredGen uint64            // its generation
+	loopN       int               // the last loopN restarts were caused by early changes,
+	loopPaths   []string          // and these paths changed in each of them
+	flagged     map[string]uint64 // flagged path: generation of the last start that changed it early
+	reported    map[string]bool   // paths passed to OnRestartLoop
+	ignoredGen  uint64            // a start's write was last ignored (and logged) in this generation
 
 	debounce, stopTimer, readyTimer, idleTimer, retryTimer *time.Timer
 }
@@ -222,8 +267,10 @@ func (l *loop) set(state State, f *Failure) {
 	if state != Loading {
 		l.readyTimer.Stop()
 	}
+	if prev == Running && state != Running {
+		l.forgetUnwritten()
+	}
 	if state == Running && prev != Running {
-		l.readyAt = time.Now()
 		if cfg.IdleStop > 0 {
 			l.s.lastUse.Store(int64(time.Since(l.s.epoch)))
 			l.idleTimer.Reset(cfg.IdleStop)
@@ -322,6 +369,7 @@ func (l *loop) advance() {
 // the OnReady to come (Started replaces it while nothing was announced).
 func (l *loop) start(reason ReloadReason) {
 	s, cfg := l.s, l.cfg
+	l.countRestart() // of the generation that ends
 	l.gen++
 	l.reason = reason
 	l.reprobe = false
@@ -350,6 +398,7 @@ func (l *loop) start(reason ReloadReason) {
 
 // spawn starts the backend process of the current generation.
 func (l *loop) spawn() {
+	l.answeredAt = time.Time{}
 	p := &process{out: &tail{kick: make(chan struct{}, 1)}}
 	p.cmd = l.s.command(p.out)
 	l.proc = p
@@ -374,6 +423,7 @@ func (l *loop) takePending() (why string, changed bool) {
 		why, changed = changeMsg(l.pendingFirst, l.pendingN, l.byHand), true
 	}
 	l.pendingFirst, l.pendingN, l.pendingEarly, l.byHand = "", 0, false, false
+	l.pendingPaths, l.pendingMore = nil, false
 	return why, changed
 }
 
@@ -476,9 +526,9 @@ func (l *loop) startProbe() {
 	l.probes.Add(1)
 	go func() {
 		defer l.probes.Done()
-		if probe(ctx, l.cfg.Addr, l.s.request, l.cfg.ReadyTimeout, kick) == nil {
+		if attempts, err := probe(ctx, l.cfg.Addr, l.s.request, l.cfg.ReadyTimeout, kick); err == nil {
 			select {
-			case l.s.probeC <- probeMsg{gen: gen}:
+			case l.s.probeC <- probeMsg{gen: gen, attempts: attempts}:
 			case <-ctx.Done():
 			}
 		}
@@ -515,16 +565,16 @@ func (l *loop) sendStop(p *process) {
 }
 
 func (l *loop) onChange() {
-	first, n := l.s.takeChanges()
-	if n == 0 || l.stopping {
+	b := l.s.takeChanges()
+	if b.n == 0 || l.stopping || l.ignoresStartWrite(b) {
 		return
 	}
-	l.change(first, n)
+	l.change(b)
 }
 
 func (l *loop) onRestart() {
 	if !l.stopping {
-		l.change("", 0)
+		l.change(changeBatch{})
 	}
 }
 
@@ -537,11 +587,15 @@ func (l *loop) onReload() {
 	l.set(Running, nil)
 }
 
-// change handles n changed files, first the first of them, or with n == 0
-// a Restart, which does not wait for Debounce.
-func (l *loop) change(first string, n int) {
+// change handles a batch of changed files, or with b.n == 0 a Restart,
+// which does not wait for Debounce.
+func (l *loop) change(b changeBatch) {
 	s, cfg := l.s, l.cfg
-	byHand := n == 0
+	n, byHand := b.n, b.n == 0
+	var first string
+	if !byHand {
+		first = b.paths[0]
+	}
 	build := cfg.Build != ""
 	l.cancelBuild(changeMsg(first, n, byHand))
 	if l.retryErr != nil { // try afresh once quiet
@@ -561,9 +615,12 @@ func (l *loop) change(first string, n int) {
 	}
 	if l.pendingN == 0 && !l.byHand {
 		l.pendingFirst = first
-		l.pendingEarly = (l.state == Loading && l.proc != nil) ||
-			(l.state == Running && time.Since(l.readyAt) < restartLoopWindow)
+		l.pendingEarly = l.early()
 	}
+	for _, p := range b.paths {
+		l.pendingPaths, l.pendingMore = addPath(l.pendingPaths, l.pendingMore, p)
+	}
+	l.pendingMore = l.pendingMore || b.more
 	l.pendingN += n
 	l.byHand = l.byHand || byHand
 	if byHand || cfg.Debounce == 0 {
@@ -581,7 +638,6 @@ func (l *loop) change(first string, n int) {
 			// Without a build the backend stops at once; with one, a
 			// backend that answered keeps serving while it runs.
 			if l.proc != nil && (!build || (l.state == Loading && !l.reprobe)) {
-				l.countRestart()
 				l.set(Killing, nil)
 				l.stop()
 			}
@@ -605,29 +661,118 @@ func (l *loop) change(first string, n int) {
 	l.advance()
 }
 
-// countRestart is the restart-loop guard, called when a change stops the
-// backend: a path that caused restartLoopCount restarts in a row, each time
-// changing while the backend was starting or within restartLoopWindow after
-// it became ready, is reported and ignored from then on.
-func (l *loop) countRestart() {
-	p := l.pendingFirst
-	if l.byHand || !l.pendingEarly || l.pendingN == 0 {
-		l.loopPath, l.loopN = "", 0
+// early reports whether a change now may be the backend's own write as it
+// starts (see "The restart-loop guard").
+func (l *loop) early() bool {
+	p := l.proc
+	if l.s.mode != proxyMode || p == nil || p.stopping || (l.state != Loading && l.state != Running) {
+		return false
+	}
+	return l.answeredAt.IsZero() || time.Since(l.answeredAt) < restartLoopWindow
+}
+
+// ignoresStartWrite reports whether b is the write of the starting backend
+// to flagged paths, which is ignored, and keeps the flags up to date (see
+// "The restart-loop guard").
+func (l *loop) ignoresStartWrite(b changeBatch) bool {
+	if len(l.flagged) == 0 {
+		return false
+	}
+	if l.state == Running {
+		l.forgetUnwritten()
+	}
+	early := l.early()
+	// Not early, and no process of the backend's is stopping or about to
+	// start (its exit may come before the watcher reports what it wrote as
+	// it stopped): whoever changed the file, it was not a start.
+	edit := !early && (l.state == Error || l.state == Idle || (l.proc != nil && !l.proc.stopping))
+	all := !b.more
+	for _, p := range b.paths {
+		_, flagged := l.flagged[p]
+		switch {
+		case !flagged:
+			all = false
+		case early:
+			l.flagged[p] = l.gen
+		case edit:
+			delete(l.flagged, p)
+		}
+	}
+	if !early || !all {
+		return false
+	}
+	if l.ignoredGen != l.gen {
+		l.ignoredGen = l.gen
+		// Not silent: the one save this can swallow is a developer's
+		// made just as the server started.
+		l.cfg.Log.Info(fmt.Sprintf("not restarting: %s changed as %s started, as at each start", b.paths[0], l.s.name))
+	}
+	return true
+}
+
+// forgetUnwritten unflags the paths the last process did not change early,
+// once it has run for restartLoopWindow after it first answered: a server
+// writes its file at every start. Called while Running, and as it is left.
+func (l *loop) forgetUnwritten() {
+	if l.answeredAt.IsZero() || time.Since(l.answeredAt) < restartLoopWindow {
 		return
 	}
-	if p != l.loopPath {
-		l.loopPath, l.loopN = p, 0
+	for p, gen := range l.flagged {
+		if gen != l.answeredGen {
+			delete(l.flagged, p)
+		}
 	}
+}
+
+// countRestart counts a restart for the restart-loop guard, called as it
+// begins, before the generation of the process that stopped ends: the
+// paths that changed in each of restartLoopCount restarts in a row, each
+// caused by an early change, are flagged.
+func (l *loop) countRestart() {
+	if l.s.mode != proxyMode || l.byHand || !l.pendingEarly || l.pendingN == 0 || l.pendingMore {
+		l.loopPaths, l.loopN = nil, 0
+		return
+	}
+	common := l.pendingPaths
+	if l.loopN > 0 {
+		common = slices.DeleteFunc(slices.Clone(l.loopPaths), func(p string) bool {
+			return !slices.Contains(l.pendingPaths, p)
+		})
+	}
+	if len(common) == 0 {
+		common, l.loopN = l.pendingPaths, 0
+	}
+	l.loopPaths = common
 	if l.loopN++; l.loopN < restartLoopCount {
 		return
 	}
-	l.loopPath, l.loopN = "", 0
-	l.s.ignore(p)
-	if l.cfg.OnRestartLoop != nil {
-		l.cfg.OnRestartLoop(p) // it reports the path, with what to do about it
+	l.loopPaths, l.loopN = nil, 0
+	for _, p := range common {
+		l.flag(p)
+	}
+}
+
+// flag makes path's early changes ignored from now on, and reports it the
+// first time.
+func (l *loop) flag(path string) {
+	if l.flagged == nil {
+		l.flagged, l.reported = map[string]uint64{}, map[string]bool{}
+	}
+	if _, ok := l.flagged[path]; ok {
+		l.flagged[path] = l.gen
 		return
 	}
-	l.cfg.Log.Warn(fmt.Sprintf("%s changed each time %s started, %d restarts in a row: ignoring it from now on", p, l.s.name, restartLoopCount))
+	l.flagged[path] = l.gen
+	switch {
+	case l.reported[path]:
+		l.cfg.Log.Info(fmt.Sprintf("%s changed each time %s started again, %d restarts in a row: ignoring its changes while %s starts", path, l.s.name, restartLoopCount, l.s.name))
+	case l.cfg.OnRestartLoop != nil:
+		l.reported[path] = true
+		l.cfg.OnRestartLoop(path) // it reports the path, with what to do about it
+	default:
+		l.reported[path] = true
+		l.cfg.Log.Warn(fmt.Sprintf("%s changed each time %s started, %d restarts in a row: ignoring its changes while %s starts", path, l.s.name, restartLoopCount, l.s.name))
+	}
 }
 
 func (l *loop) onQuiet() {
@@ -831,7 +976,6 @@ func (l *loop) buildOK() {
 		switch {
 		case l.proc != nil && (l.state == Running || l.state == Loading):
 			// Swap servers: requests wait from here.
-			l.countRestart()
 			l.set(Killing, nil)
 			l.stop()
 		case l.proc == nil && l.state == Error: // crashed during the build
@@ -852,7 +996,14 @@ func (l *loop) onProbe(m probeMsg) {
 		return
 	}
 	l.probeCancel = nil
+	if l.proc != nil && l.answeredAt.IsZero() {
+		l.answeredAt, l.answeredGen = time.Now(), l.gen
+	}
 	switch {
+	case l.reprobe && m.attempts == 1:
+		// It answered at once: the connection the proxy could not use
+		// (a full listen backlog, say) was no outage. Failed comes once per
+		// such connection, so a line for each would flood the log.
 	case l.reprobe:
 		l.cfg.Log.Info(l.cfg.Addr + " answers again")
 	case l.s.mode == attachMode:

@@ -18,8 +18,9 @@ const (
 	probeDialTimeout  = time.Second
 )
 
-// probe returns nil once addr answers HTTP, or ctx.Err() when ctx is done.
-// Each attempt connects, sends req (a HEAD request with Connection: close)
+// probe returns once addr answers HTTP, with the number of attempts that
+// took (1: it answered at once), or ctx.Err() when ctx is done. Each
+// attempt connects, sends req (a HEAD request with Connection: close)
 // and accepts any HTTP/1.x status line; a slow first response (a dev server
 // compiling the page) may take up to readTimeout. Failed attempts are
 // retried after 1 ms, doubling to 50 ms.
@@ -29,13 +30,14 @@ const (
 // over, so a slow starter is not found up to 50 ms late. Kicked attempts
 // are still at least 1 ms apart, so a chatty backend cannot make the probe
 // spin. kick may be nil.
-func probe(ctx context.Context, addr string, req []byte, readTimeout time.Duration, kick <-chan struct{}) error {
+func probe(ctx context.Context, addr string, req []byte, readTimeout time.Duration, kick <-chan struct{}) (attempts int, err error) {
 	backoff := probeFirstBackoff
 	var t *time.Timer
 	for {
 		last := time.Now()
+		attempts++
 		if probeOnce(ctx, addr, req, readTimeout) == nil {
-			return nil
+			return attempts, nil
 		}
 		if t == nil {
 			t = time.NewTimer(backoff)
@@ -46,14 +48,14 @@ func probe(ctx context.Context, addr string, req []byte, readTimeout time.Durati
 		backoff = min(backoff*2, probeMaxBackoff)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return attempts, ctx.Err()
 		case <-t.C:
 		case <-kick:
 			if wait := probeFirstBackoff - time.Since(last); wait > 0 {
 				t.Reset(wait)
 				select {
 				case <-ctx.Done():
-					return ctx.Err()
+					return attempts, ctx.Err()
 				case <-t.C:
 				}
 			}

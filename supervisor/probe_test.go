@@ -21,7 +21,7 @@ func TestProbeKick(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		if probe(ctx, addr, req, time.Second, kick) == nil {
+		if _, err := probe(ctx, addr, req, time.Second, kick); err == nil {
 			done <- time.Now()
 		}
 	}()
@@ -56,7 +56,7 @@ func TestProbeNotHTTP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	t0 := time.Now()
-	err = probe(ctx, ln.Addr().String(), []byte("HEAD / HTTP/1.1\r\n\r\n"), time.Second, nil)
+	_, err = probe(ctx, ln.Addr().String(), []byte("HEAD / HTTP/1.1\r\n\r\n"), time.Second, nil)
 	if err != context.DeadlineExceeded {
 		t.Errorf("probe = %v, want context.DeadlineExceeded", err)
 	}

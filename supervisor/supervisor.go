@@ -66,6 +66,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -193,11 +194,15 @@ type Config struct {
 	// or after a crash), the failure becomes Error's Failure instead and
 	// OnError is called. A build cancelled by a change is never reported.
 	OnBuildFailed func(BuildFailure)
-	// OnRestartLoop is called once per path when that path caused three
-	// restarts in a row, each time changing while the backend was starting
-	// or within 2 s after it became ready: the backend probably writes it
-	// itself. From then on Changed ignores that path. Without the hook, the
-	// supervisor logs a warning itself.
+	// OnRestartLoop is called once per path (in proxy mode) when that path
+	// changed early in three restarts in a row: while the backend was
+	// starting, before it first answered, or within 500 ms after. The
+	// backend probably writes it itself as it starts. From then on, its
+	// early changes are ignored, as long as every start changes it; a
+	// change at any other time (an edit) restarts the backend as usual and
+	// ends that, until three restarts in a row flag it again (logged, with
+	// no second call). Without the hook, the supervisor logs a warning
+	// itself. See loop.go, "The restart-loop guard".
 	OnRestartLoop func(path string)
 }
 
@@ -347,16 +352,12 @@ type Supervisor struct {
 
 	ran atomic.Bool
 
-	// ignored holds the paths Changed drops (see OnRestartLoop). The loop
-	// replaces the map, never modifies it; nil until the first one.
-	ignored atomic.Pointer[map[string]struct{}]
-
 	// Mailboxes: the poster records its message and does a non-blocking
 	// send on a one-slot channel; the loop drains. Posting never blocks and
 	// nothing is lost, since the loop reads the recorded data.
 	changeMu    sync.Mutex
-	changeFirst string
-	changeMixed bool // a path other than changeFirst was posted
+	changePaths []string // distinct, in order; at most maxBatchPaths
+	changeMore  bool     // more distinct paths were posted than changePaths holds
 	changeN     int
 	changeC     chan struct{}
 	restartC    chan struct{}
@@ -497,50 +498,48 @@ func (s *Supervisor) State() State { return s.snap.Load().state }
 
 // Changed reports a file change (from the watcher). It never blocks; changes
 // posted before the loop reads them coalesce. A path that OnRestartLoop
-// reported is ignored. Safe from any goroutine.
+// reported may be ignored, but only when it changes as the backend starts
+// (see OnRestartLoop). Safe from any goroutine.
 func (s *Supervisor) Changed(path string) {
-	if ig := s.ignored.Load(); ig != nil {
-		if _, ok := (*ig)[path]; ok {
-			return
-		}
-	}
 	s.changeMu.Lock()
-	if s.changeN == 0 {
-		s.changeFirst, s.changeMixed = path, false
-	} else if path != s.changeFirst {
-		s.changeMixed = true
-	}
+	s.changePaths, s.changeMore = addPath(s.changePaths, s.changeMore, path)
 	s.changeN++
 	s.changeMu.Unlock()
 	notify(s.changeC)
 }
 
-// takeChanges returns and clears the changes posted since the last call. A
-// batch made only of an ignored path (posted before it was ignored) counts
-// as none.
-func (s *Supervisor) takeChanges() (first string, n int) {
-	s.changeMu.Lock()
-	first, n = s.changeFirst, s.changeN
-	mixed := s.changeMixed
-	s.changeFirst, s.changeN, s.changeMixed = "", 0, false
-	s.changeMu.Unlock()
-	if ig := s.ignored.Load(); n > 0 && !mixed && ig != nil {
-		if _, ok := (*ig)[first]; ok {
-			return "", 0
-		}
-	}
-	return first, n
+// maxBatchPaths bounds the distinct paths a batch of changes names: the
+// restart-loop guard needs them all, and a batch with more (a checkout) is
+// never the write of a server that is starting.
+const maxBatchPaths = 64
+
+// changeBatch is the changes Changed posted between two reads of the loop.
+type changeBatch struct {
+	paths []string // distinct, in order of arrival; at most maxBatchPaths
+	more  bool     // more distinct paths changed than paths holds
+	n     int      // changes posted, repeats included; 0: a Restart
 }
 
-// ignore adds path to the paths Changed drops. Called on the loop only.
-func (s *Supervisor) ignore(path string) {
-	m := map[string]struct{}{path: {}}
-	if old := s.ignored.Load(); old != nil {
-		for p := range *old {
-			m[p] = struct{}{}
-		}
+// addPath adds path to the distinct paths of a batch, or sets more when
+// they are full.
+func addPath(paths []string, more bool, path string) ([]string, bool) {
+	switch {
+	case more || slices.Contains(paths, path):
+	case len(paths) < maxBatchPaths:
+		paths = append(paths, path)
+	default:
+		more = true
 	}
-	s.ignored.Store(&m)
+	return paths, more
+}
+
+// takeChanges returns and clears the changes posted since the last call.
+func (s *Supervisor) takeChanges() changeBatch {
+	s.changeMu.Lock()
+	b := changeBatch{paths: s.changePaths, more: s.changeMore, n: s.changeN}
+	s.changePaths, s.changeMore, s.changeN = nil, false, 0
+	s.changeMu.Unlock()
+	return b
 }
 
 // Restart asks for a rebuild (with Build) and a restart by hand, as for a

@@ -602,6 +602,46 @@ func TestFailedReprobesSameProcess(t *testing.T) {
 	}
 }
 
+// Failed comes once per connection the proxy could not use, and a backend
+// whose listen backlog overflowed refuses many while it answers the probe
+// at once. "answers again" is logged only when the backend had really
+// stopped answering, once per outage, not once per Failed.
+func TestReprobeLogsOnlyAnOutage(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "pids")
+	r := start(t, Config{Addr: freeAddr(t), Command: helperCommand(t, "serve", "-pidfile", pidfile, "-relisten", "100ms")})
+	g := r.rec.waitReady(10 * time.Second)
+	reprobe := func() {
+		t.Helper()
+		r.Failed(g)
+		select {
+		case <-r.rec.leaves:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("OnLeaveRunning not called after Failed\nlog:\n%s", r.rec.logText())
+		}
+		waitState(t, r, Running, 5*time.Second)
+	}
+	for range 20 { // refused connections of a backend that answers
+		reprobe()
+	}
+	// A real outage: the backend closes its listener for 100 ms.
+	if err := syscall.Kill(readPids(t, pidfile)["self"][0], syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	r.rec.waitOutput("stopped listening", 1, 5*time.Second)
+	reprobe()
+	for range 5 {
+		reprobe()
+	}
+	if n := strings.Count(r.rec.logText(), "answers again"); n != 1 {
+		t.Errorf("%q logged %d times, want once (one outage)\nlog:\n%s", "answers again", n, r.rec.logText())
+	}
+	select {
+	case c := <-r.rec.ready:
+		t.Errorf("OnReady(%d) after re-probing the same process", c.gen)
+	default:
+	}
+}
+
 // requireTool finds an external program a test needs: skipped on a
 // developer's machine without it, a failure in CI (CI=true), whose .ci/run
 // installs it.
