@@ -264,9 +264,9 @@ func BenchmarkBuildRestart(b *testing.B) {
 	for i := range b.N {
 		editTiny(b, dir, i+1)
 		t0 := time.Now()
-		// One path per round: the same path changing again within 2 s
+		// One path per round: the same path changing again within 0.5 s
 		// of each ready, three times in a row, trips the restart-loop
-		// guard, which then ignores it.
+		// guard, which then ignores its early changes.
 		r.Changed(fmt.Sprintf("round%d/main.go", i))
 		r.waitReady(b)
 		readyAt := time.Now()
