@@ -269,31 +269,53 @@ func TestE2EBuildRust(t *testing.T) {
 	}
 }
 
-// TestE2EStaticRootErrors checks the reasons given for a --root that cannot
-// be served: none exists (and no build makes it), it is a file, or the
-// build that would make it has only that missing root to watch.
-func TestE2EStaticRootErrors(t *testing.T) {
+// TestE2EBadDirectories: a --root or -w that is not a directory is the
+// user's mistake, told before anything starts, with exit status 2 like every
+// other bad argument: none exists (and no build makes it), it is a file, it
+// is empty, or the build that would make --root has only that missing root
+// to watch. A --root that a build makes is fine: see
+// TestE2EBuildStaticOutputNeverTriggers.
+func TestE2EBadDirectories(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "file"), []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
+	writeProject(t, dir, map[string]string{"server.js": "x\n", "src/index.html": "<h1>app</h1>\n"})
+	backend := strconv.Itoa(freePort(t))
+	tests := []struct {
+		name string
 		args []string
 		want string
 	}{
-		{[]string{"--root", "missing"}, "--root missing: no such directory"},
-		{[]string{"--root", "file"}, "--root file: not a directory"},
-		{[]string{"--root", "dist", "--build", "true", "-w", "dist"}, "--root dist does not exist yet: the build makes it, so watch the sources it is built from with -w"},
-	} {
-		// Each must exit at once; one that serves instead is killed.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		cmd := exec.CommandContext(ctx, binary, append([]string{"--livereload-port", "0", "127.0.0.1:0"}, tc.args...)...)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		cancel()
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "error: "+tc.want) {
-			t.Errorf("%q: want exit status 1 and %q, got %v:\n%s", tc.args, tc.want, err, out)
-		}
+		{"root missing", []string{"--root", "missing"}, `--root "missing": no such directory`},
+		{"root missing, absolute", []string{"--root", "/nonexistent-reloadproxy-test"}, `--root "/nonexistent-reloadproxy-test": no such directory`},
+		{"root a file", []string{"--root", "server.js"}, `--root "server.js": not a directory`},
+		{"root empty", []string{"--root", ""}, "--root needs a directory, such as --root public"},
+		{"root made by the build is the only watched directory", []string{"--root", "dist", "--build", "true", "-w", "dist"},
+			`--root "dist" does not exist yet: the build makes it, so watch the sources it is built from with -w (for example -w src)`},
+		{"watch missing", []string{"-w", "/nonexistent-reloadproxy-test"}, `--watch "/nonexistent-reloadproxy-test": no such directory`},
+		{"watch a file", []string{"-w", "server.js"}, `--watch "server.js": not a directory (watch the directory that holds it; -p picks files)`},
+		{"watch under a file", []string{"-w", "server.js/sub"}, `--watch "server.js/sub": not a directory`},
+		{"watch empty", []string{"-w", ""}, "--watch needs a directory, such as --watch src"},
+		{"watch missing among others, attach mode", []string{"-w", "src", "-w", "missing", backend}, `--watch "missing": no such directory`},
+		{"watch missing, proxy mode", []string{"-w", "missing", backend, "--exec", "sh", "-c", "touch started; sleep 60"}, `--watch "missing": no such directory`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Each must exit at once; one that serves instead is killed.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary, append([]string{"--livereload-port", "0", "127.0.0.1:0"}, tt.args...)...)
+			cmd.Dir = dir
+			out, err := cmd.CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+				t.Fatalf("want exit status 2, got %v:\n%s", err, out)
+			}
+			first, _, _ := strings.Cut(string(out), "\n")
+			if first != "reloadproxy: "+tt.want {
+				t.Errorf("first line %q, want %q", first, "reloadproxy: "+tt.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
+				t.Errorf("the backend was started:\n%s", out)
+			}
+		})
 	}
 }
 
@@ -319,5 +341,50 @@ func TestE2EBuildStaticOutputNeverTriggers(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), "<p>two</p>") {
 		t.Errorf("GET / after the edit: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestE2EBuildCreatesExecProgram: a build that creates --exec's program,
+// on a fresh checkout where the program does not exist yet, runs once and
+// starts the server. The program lies in the watched directory and is never
+// a trigger (README, "Never a trigger"), even though it did not exist when
+// reloadproxy started: writing it must not cancel the build that writes it.
+// An edit then rebuilds and restarts once.
+func TestE2EBuildCreatesExecProgram(t *testing.T) {
+	python := pythonExe(t)
+	backend := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	script := []string{"#!/bin/sh", "exec " + shq(python) + ` -m http.server --bind 127.0.0.1 "$PORT"`}
+	tests := []struct {
+		name    string
+		files   map[string]string
+		build   string
+		program string
+	}{
+		{"program in the project", nil,
+			"printf '%s\\n' " + shq(script[0]) + " " + shq(script[1]) + " > app && chmod +x app", "./app"},
+		{"program in a subdirectory", map[string]string{"app.src": strings.Join(script, "\n") + "\n", "bin/README": "the build writes app here\n"},
+			"cp app.src bin/app && chmod +x bin/app", "bin/app"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeProject(t, dir, map[string]string{"index.html": "<h1>one</h1>\n"})
+			writeProject(t, dir, tt.files)
+			p := startReloadproxy(t, dir, "LISTEN", backend, "--build", tt.build, "--exec", tt.program)
+			p.waitOutput("ready in", 1, restartTimeout)
+			if body := get200(t, p, p.url("/index.html")); body != "<h1>one</h1>\n" {
+				t.Fatalf("page %q", body)
+			}
+
+			writeProject(t, dir, map[string]string{"index.html": "<h1>two</h1>\n"})
+			p.waitOutput("ready in", 2, restartTimeout)
+			stayedQuiet(t, p, time.Second)
+			if n := outputCount(p, "build cancelled"); n != 0 {
+				t.Fatalf("%d build(s) cancelled with no edit during them (want 0):\n%s", n, p.out)
+			}
+			if n := outputCount(p, "build ok in"); n != 2 {
+				t.Fatalf("%d successful builds, want 2 (the first and the edit's):\n%s", n, p.out)
+			}
+		})
 	}
 }

@@ -22,7 +22,7 @@ func TestE2ERestartLoopGuard(t *testing.T) {
 		`date +%s%N > state/started.txt; exec "$0" -m http.server --bind 127.0.0.1 "$1"`, python, backend)
 	// The warning names the path and the flag, quoted for a shell.
 	p.waitOutput("reloadproxy: warning: state/started.txt changed each time the server started, 3 restarts in a row: "+
-		"it is ignored from now on. If your server writes it, exclude it: -x 'state/started.txt'", 1, 3*restartTimeout)
+		"from now on its changes while the server starts are ignored. If your server writes it, exclude it: -x 'state/started.txt'", 1, 3*restartTimeout)
 	// The file is written before the server listens: the restarts come
 	// before it is ever ready.
 	p.waitOutput("ready in", 1, restartTimeout)
@@ -30,7 +30,8 @@ func TestE2ERestartLoopGuard(t *testing.T) {
 		t.Fatalf("%d starts when the guard fired, want 4 (the first and 3 restarts):\n%s", n, p.out)
 	}
 	// The fourth start wrote the file too; nothing restarts any more (the
-	// guard's window is 2 s after ready).
+	// guard ignores a flagged path's changes before the server answers and
+	// for 0.5 s after it first answered).
 	stayedQuiet(t, p, 3*time.Second)
 	if body := get200(t, p, p.url("/index.html")); body != "<h1>app</h1>\n" {
 		t.Fatalf("page %q", body)

@@ -263,12 +263,17 @@ func TestE2EUsageErrors(t *testing.T) {
 		{[]string{"8000", "8001", "--exec"}, "--exec needs a command"},
 		{[]string{"--bogus", "8000"}, "unknown flag: --bogus"},
 		{[]string{"-p", "[", "8000"}, `--pattern "["`},
+		{[]string{"127.0.0.1:0", "--poll", "2s"}, "write --poll=2s"},
+		{[]string{"--livereload-port", "0", "--stop-signal", "TERM", "127.0.0.1:0", "127.0.0.1:9"}, "--stop-signal needs --exec"},
 	}
 	for _, tt := range tests {
-		cmd := exec.Command(binary, tt.args...)
+		// Each must exit at once; one that serves instead is killed.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cmd := exec.CommandContext(ctx, binary, tt.args...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		err := cmd.Run()
+		cancel()
 		ee, ok := err.(*exec.ExitError)
 		if !ok || ee.ExitCode() != 2 {
 			t.Errorf("%q: want exit status 2, got %v", tt.args, err)

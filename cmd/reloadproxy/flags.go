@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -78,7 +81,10 @@ func usagef(format string, args ...any) error {
 }
 
 // parseArgs parses the arguments after the program name. Everything after
-// the first --exec is the backend's argv, verbatim.
+// the first --exec is the backend's argv, verbatim. Values are checked
+// before what they need (a mode, another flag), so that a bad value is
+// named as such. It does not look at the file system: checkDirectories
+// does.
 func parseArgs(args []string, validGlob func(string) error) (*Options, error) {
 	var command []string
 	hasExec := false
@@ -101,15 +107,15 @@ func parseArgs(args []string, validGlob func(string) error) (*Options, error) {
 	if o.Help || o.Version {
 		return o, nil
 	}
-	var stopSignal string
-	stopSignal, _ = fs.GetString("stop-signal")
-	sig, err := parseSignal(stopSignal)
-	if err != nil {
+	if err := checkValues(o, fs, validGlob); err != nil {
 		return nil, err
 	}
-	o.StopSignal = sig
 
 	pos := fs.Args()
+	if interval, ok := pollIntervalAfterSpace(args, pos); ok {
+		return nil, usagef("--poll takes its interval after '=': write --poll=%s (after a space, %s is read as an address)", interval, interval)
+	}
+	var err error
 	switch len(pos) {
 	case 0:
 		return nil, usagef("missing LISTEN address (a port like 8000, or HOST:PORT)")
@@ -136,53 +142,8 @@ func parseArgs(args []string, validGlob func(string) error) (*Options, error) {
 		o.Command = command
 		o.Mode = ProxyMode
 	}
-	if o.Mode != StaticMode && fs.Changed("root") {
-		return nil, usagef("--root is for static mode (LISTEN alone); with a BACKEND your server serves the files")
-	}
-	if o.Mode == StaticMode && fs.Changed("idle-stop") {
-		return nil, usagef("--idle-stop needs --exec: there is no server to stop in static mode")
-	}
-	if o.Mode != ProxyMode && fs.Changed("idle-stop") {
-		return nil, usagef("--idle-stop needs --exec: reloadproxy can only stop a server it started")
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"debounce", o.Debounce}, {"stop-timeout", o.StopTimeout}, {"ready-timeout", o.ReadyTimeout}, {"response-timeout", o.ResponseTimeout}, {"idle-stop", o.IdleStop}} {
-		if d.v < 0 {
-			return nil, usagef("--%s must not be negative, got %v", d.name, d.v)
-		}
-	}
-	if o.ReadyTimeout == 0 {
-		return nil, usagef("--ready-timeout must be positive")
-	}
-	if !strings.HasPrefix(o.ReadyPath, "/") {
-		return nil, usagef("--ready-path must start with /, got %q", o.ReadyPath)
-	}
-	if fs.Changed("poll") && o.NoPoll {
-		return nil, usagef("--poll and --no-poll contradict each other: choose one")
-	}
-	if fs.Changed("poll") && o.Poll < 10*time.Millisecond {
-		return nil, usagef("--poll interval must be at least 10ms, got %v", o.Poll)
-	}
-	if fs.Changed("build") && strings.TrimSpace(o.Build) == "" {
-		return nil, usagef("--build needs a command, such as --build 'go build -o app .'")
-	}
-	for _, h := range o.AllowedHosts {
-		if err := validAllowedHost(h); err != nil {
-			return nil, err
-		}
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"idle-timeout", o.IdleTimeout}, {"body-timeout", o.BodyTimeout}, {"write-timeout", o.WriteTimeout}} {
-		if d.v <= 0 {
-			return nil, usagef("--%s must be positive, got %v", d.name, d.v)
-		}
-	}
-	if o.LiveReloadPort < 0 || o.LiveReloadPort > 65535 {
-		return nil, usagef("--livereload-port must be a port number (0 turns it off), got %d", o.LiveReloadPort)
+	if err := checkModeOptions(o.Mode, fs); err != nil {
+		return nil, err
 	}
 	if o.Mode != StaticMode && sameAddress(o.Listen, o.Backend) {
 		return nil, usagef("LISTEN %s and BACKEND %s are the same address: reloadproxy would send requests to itself (your server needs a port of its own)", pos[0], pos[1])
@@ -197,16 +158,6 @@ func parseArgs(args []string, validGlob func(string) error) (*Options, error) {
 			return nil, usagef("--livereload-port %d is BACKEND's port, where your server listens: choose another (0 turns it off)", o.LiveReloadPort)
 		}
 	}
-	for _, g := range []struct {
-		flag  string
-		globs []string
-	}{{"--pattern", o.Patterns}, {"--exclude", o.Excludes}, {"--reload-only", o.ReloadOnly}} {
-		for _, p := range g.globs {
-			if err := validGlob(p); err != nil {
-				return nil, usagef("%s %q: %v", g.flag, p, err)
-			}
-		}
-	}
 	if len(o.Watch) == 0 {
 		// Static mode watches what it serves, unless a build makes it:
 		// then, like the other modes, the project, where the sources
@@ -217,6 +168,180 @@ func parseArgs(args []string, validGlob func(string) error) (*Options, error) {
 		}
 	}
 	return o, nil
+}
+
+// checkValues checks each flag's value on its own, whatever the mode.
+func checkValues(o *Options, fs *pflag.FlagSet, validGlob func(string) error) error {
+	stopSignal, _ := fs.GetString("stop-signal")
+	sig, err := parseSignal(stopSignal)
+	if err != nil {
+		return err
+	}
+	o.StopSignal = sig
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"debounce", o.Debounce}, {"stop-timeout", o.StopTimeout}, {"ready-timeout", o.ReadyTimeout}, {"response-timeout", o.ResponseTimeout}, {"idle-stop", o.IdleStop}} {
+		if d.v < 0 {
+			return usagef("--%s must not be negative, got %v", d.name, d.v)
+		}
+	}
+	if o.ReadyTimeout == 0 {
+		return usagef("--ready-timeout must be positive")
+	}
+	if !strings.HasPrefix(o.ReadyPath, "/") {
+		return usagef("--ready-path must start with /, got %q", o.ReadyPath)
+	}
+	// An empty name would be the working directory to some calls and an
+	// error to others.
+	if o.Root == "" {
+		return usagef("--root needs a directory, such as --root public")
+	}
+	for _, w := range o.Watch {
+		if w == "" {
+			return usagef("--watch needs a directory, such as --watch src")
+		}
+	}
+	if fs.Changed("poll") && o.NoPoll {
+		return usagef("--poll and --no-poll contradict each other: choose one")
+	}
+	if fs.Changed("poll") && o.Poll < 10*time.Millisecond {
+		return usagef("--poll interval must be at least 10ms, got %v", o.Poll)
+	}
+	if fs.Changed("build") && strings.TrimSpace(o.Build) == "" {
+		return usagef("--build needs a command, such as --build 'go build -o app .'")
+	}
+	for _, h := range o.AllowedHosts {
+		if err := validAllowedHost(h); err != nil {
+			return err
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"idle-timeout", o.IdleTimeout}, {"body-timeout", o.BodyTimeout}, {"write-timeout", o.WriteTimeout}} {
+		if d.v <= 0 {
+			return usagef("--%s must be positive, got %v", d.name, d.v)
+		}
+	}
+	if o.LiveReloadPort < 0 || o.LiveReloadPort > 65535 {
+		return usagef("--livereload-port must be a port number (0 turns it off), got %d", o.LiveReloadPort)
+	}
+	for _, g := range []struct {
+		flag  string
+		globs []string
+	}{{"--pattern", o.Patterns}, {"--exclude", o.Excludes}, {"--reload-only", o.ReloadOnly}} {
+		for _, p := range g.globs {
+			if err := validGlob(p); err != nil {
+				return usagef("%s %q: %v", g.flag, p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Options that mean something only in some modes. Each of them given where
+// it means nothing is refused: the user expects an effect it cannot have.
+var (
+	// execOptions are about a server reloadproxy runs itself: how it is
+	// stopped, and stopping it when unused (DESIGN.md, "Command line").
+	execOptions = []string{"stop-signal", "stop-timeout", "idle-stop"}
+	// backendOptions are about a server reloadproxy talks to, run by it or
+	// by the user: attach mode probes the user's server and waits for its
+	// answers too. Static mode answers from the files itself.
+	backendOptions = []string{"ready-path", "ready-timeout", "response-timeout"}
+)
+
+// checkModeOptions refuses the options given that mean nothing in mode.
+func checkModeOptions(mode Mode, fs *pflag.FlagSet) error {
+	if mode != StaticMode && fs.Changed("root") {
+		return usagef("--root is for static mode (LISTEN alone); with a BACKEND your server serves the files")
+	}
+	for _, name := range execOptions {
+		switch {
+		case !fs.Changed(name):
+		case mode == StaticMode:
+			return usagef("--%s needs --exec: there is no server to stop in static mode", name)
+		case mode == AttachMode:
+			return usagef("--%s needs --exec: reloadproxy can only stop a server it started", name)
+		}
+	}
+	for _, name := range backendOptions {
+		if mode == StaticMode && fs.Changed(name) {
+			return usagef("--%s needs a BACKEND address: in static mode reloadproxy serves --root itself, with no server to wait for", name)
+		}
+	}
+	return nil
+}
+
+// pollIntervalAfterSpace finds the interval meant for --poll in "--poll
+// 2s": --poll's value is optional, so it takes one only after '='
+// (--poll=2s), and the 2s became a positional argument. A positional that
+// is a duration with a unit cannot be an address (a port has none), so it
+// was meant for --poll when --poll was given bare. args are those before
+// --exec; a "--" ends the flags.
+func pollIntervalAfterSpace(args, positional []string) (string, bool) {
+	bare := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--poll" {
+			bare = true
+		}
+	}
+	if !bare {
+		return "", false
+	}
+	for _, p := range positional {
+		if _, err := time.ParseDuration(p); err != nil {
+			continue
+		}
+		if _, err := strconv.Atoi(p); err != nil {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// checkDirectories checks, before anything starts, that --root (static
+// mode) and every watched directory exist and are directories: a mistake
+// there is a bad argument (exit status 2), not a failure found after the
+// ports are open. A --root that does not exist yet is what a build makes
+// (build outputs are seldom kept in the repository), as long as something
+// else is watched: the sources it is built from.
+func checkDirectories(o *Options) error {
+	if o.Mode == StaticMode {
+		info, err := os.Stat(o.Root)
+		switch {
+		case err == nil && info.IsDir():
+		case err == nil:
+			return usagef("--root %q: not a directory", o.Root)
+		case errors.Is(err, os.ErrNotExist) && o.Build != "":
+			for _, w := range o.Watch {
+				if filepath.Clean(w) == filepath.Clean(o.Root) {
+					return usagef("--root %q does not exist yet: the build makes it, so watch the sources it is built from with -w (for example -w src)", o.Root)
+				}
+			}
+		case errors.Is(err, os.ErrNotExist):
+			return usagef("--root %q: no such directory", o.Root)
+		default:
+			return usagef("--root %q: %v", o.Root, errors.Unwrap(err))
+		}
+	}
+	for _, w := range o.Watch {
+		info, err := os.Stat(w)
+		switch {
+		case err == nil && info.IsDir():
+		case err == nil:
+			return usagef("--watch %q: not a directory (watch the directory that holds it; -p picks files)", w)
+		case errors.Is(err, os.ErrNotExist):
+			return usagef("--watch %q: no such directory", w)
+		default:
+			return usagef("--watch %q: %v", w, errors.Unwrap(err))
+		}
+	}
+	return nil
 }
 
 func newFlagSet(o *Options, out io.Writer) *pflag.FlagSet {

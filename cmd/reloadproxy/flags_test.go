@@ -175,6 +175,33 @@ func TestParseArgsRejects(t *testing.T) {
 		{"livereload port is listen's", []string{"--livereload-port", "8000", "8000"}, "--livereload-port 8000 is LISTEN's port"},
 		{"livereload port is backend's", []string{"--livereload-port", "8001", "8000", "8001", "--exec", "x"}, "--livereload-port 8001 is BACKEND's port"},
 		{"livereload port is attached backend's", []string{"--livereload-port", "8001", "8000", "8001"}, "--livereload-port 8001 is BACKEND's port"},
+
+		// --poll's value is optional: it only takes one after "=".
+		{"poll interval after a space", []string{"8000", "--poll", "2s"}, "--poll takes its interval after '=': write --poll=2s"},
+		{"poll interval after a space, two addresses", []string{"--poll", "500ms", "8000", "8001"}, "write --poll=500ms"},
+		{"poll interval after a space, proxy mode", []string{"8000", "8001", "--poll", "2s", "--exec", "x"}, "write --poll=2s"},
+
+		{"empty root", []string{"--root", "", "8000"}, "--root needs a directory"},
+		{"empty watch", []string{"-w", "", "8000"}, "--watch needs a directory"},
+		{"empty watch among others", []string{"-w", "src", "--watch", "", "8000", "8001"}, "--watch needs a directory"},
+
+		// Options about a server reloadproxy runs need --exec; those about
+		// a server it talks to need a BACKEND.
+		{"stop-signal in static mode", []string{"--stop-signal", "TERM", "8000"}, "--stop-signal needs --exec: there is no server to stop in static mode"},
+		{"stop-signal in attach mode", []string{"--stop-signal", "TERM", "8000", "8001"}, "--stop-signal needs --exec: reloadproxy can only stop a server it started"},
+		{"stop-timeout in static mode", []string{"--stop-timeout", "2s", "8000"}, "--stop-timeout needs --exec"},
+		{"stop-timeout in attach mode", []string{"--stop-timeout", "2s", "8000", "8001"}, "--stop-timeout needs --exec"},
+		{"idle-stop in static mode", []string{"--idle-stop", "1s", "8000"}, "--idle-stop needs --exec"},
+		{"ready-path in static mode", []string{"--ready-path", "/health", "8000"}, "--ready-path needs a BACKEND"},
+		{"ready-timeout in static mode", []string{"--ready-timeout", "5s", "8000"}, "--ready-timeout needs a BACKEND"},
+		{"response-timeout in static mode", []string{"--response-timeout", "5s", "8000"}, "--response-timeout needs a BACKEND"},
+
+		// A bad value is named before the mode it needs.
+		{"negative idle-stop in static mode", []string{"--idle-stop", "-1s", "8000"}, "--idle-stop must not be negative, got -1s"},
+		{"negative stop-timeout in attach mode", []string{"--stop-timeout", "-1s", "8000", "8001"}, "--stop-timeout must not be negative"},
+		{"bad stop-signal in static mode", []string{"--stop-signal", "NOPE", "8000"}, `--stop-signal "NOPE"`},
+		{"relative ready-path in static mode", []string{"--ready-path", "health", "8000"}, "--ready-path must start with /"},
+		{"zero ready-timeout in static mode", []string{"--ready-timeout", "0s", "8000"}, "--ready-timeout must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,5 +214,24 @@ func TestParseArgsRejects(t *testing.T) {
 				t.Errorf("reason %q: want one line containing %q", err, tt.msg)
 			}
 		})
+	}
+}
+
+// TestParseArgsModeOptionsAccepted lists the options that mean something
+// in a mode other than proxy mode: attach mode probes the user's server
+// (--ready-path, --ready-timeout) and waits for its answers
+// (--response-timeout); --debounce and --build apply in every mode.
+func TestParseArgsModeOptionsAccepted(t *testing.T) {
+	for _, args := range [][]string{
+		{"--ready-path", "/health", "--ready-timeout", "3s", "--response-timeout", "2s", "8000", "8001"},
+		{"--debounce", "10ms", "--build", "make", "8000", "8001"},
+		{"--debounce", "10ms", "--build", "make", "8000"},
+		{"--poll=2s", "8000"},
+		{"--poll", "8000", "8001"},
+		{"--poll", "0", "8001"}, // LISTEN on any free port, not an interval
+	} {
+		if _, err := parseArgs(args, acceptGlob); err != nil {
+			t.Errorf("%q: %v", args, err)
+		}
 	}
 }

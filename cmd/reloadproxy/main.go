@@ -51,6 +51,9 @@ func shareProcessors() {
 
 func run(args []string, stdout io.Writer, stderr *os.File) int {
 	o, err := parseArgs(args, inotify.ValidateGlob)
+	if err == nil && !o.Help && !o.Version {
+		err = checkDirectories(o)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "reloadproxy: %v\nTry 'reloadproxy --help' for more information.\n", err)
 		return 2
@@ -93,9 +96,7 @@ func serve(o *Options, log *logger) error {
 	a.hosts = a.hostPolicy()
 	a.srv = a.newServer()
 	if o.Mode == StaticMode {
-		if err := a.wireStatic(); err != nil {
-			return err
-		}
+		a.wireStatic()
 	}
 	if err := a.newSupervisor(); err != nil {
 		return err
@@ -168,28 +169,13 @@ func (a *app) newServer() *proxy.Server {
 }
 
 // wireStatic serves --root from the LISTEN port. With --build, a --root
-// that does not exist yet is what the first build makes (build outputs are
-// seldom kept in the repository): buildFirst asks for that build at start.
-func (a *app) wireStatic() error {
-	info, err := os.Stat(a.o.Root)
-	switch {
-	case err == nil && info.IsDir():
-	case errors.Is(err, os.ErrNotExist) && a.o.Build != "":
-		for _, w := range a.o.Watch {
-			if filepath.Clean(w) == filepath.Clean(a.o.Root) {
-				return fmt.Errorf("--root %s does not exist yet: the build makes it, so watch the sources it is built from with -w (for example -w src)", a.o.Root)
-			}
-		}
+// that does not exist yet is what the first build makes (checkDirectories
+// allowed it): buildFirst asks for that build at start.
+func (a *app) wireStatic() {
+	if _, err := os.Stat(a.o.Root); errors.Is(err, os.ErrNotExist) && a.o.Build != "" {
 		a.buildFirst = true
-	case err == nil:
-		return fmt.Errorf("--root %s: not a directory", a.o.Root)
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("--root %s: no such directory", a.o.Root)
-	default:
-		return fmt.Errorf("--root %s: %v", a.o.Root, errors.Unwrap(err))
 	}
 	a.srv.Files = &static.FileServer{Root: a.o.Root}
-	return nil
 }
 
 // newSupervisor creates the supervisor of every mode: it builds, runs and
@@ -225,16 +211,28 @@ func (a *app) newSupervisor() error {
 		OnBuildFailed: func(f supervisor.BuildFailure) {
 			a.hub.BuildFailed(ws.BuildFailure{Command: f.Command, Exit: f.Exit, Output: f.Output})
 		},
-		OnRestartLoop: func(path string) {
-			a.log.Warn(fmt.Sprintf("%s changed each time the server started, 3 restarts in a row: it is ignored from now on. "+
-				"If your server writes it, exclude it: -x '%s'", path, globEscape(path)))
-		},
+		OnRestartLoop: func(path string) { a.log.Warn(restartLoopWarning(path)) },
 	})
 	if err != nil {
 		return err
 	}
 	a.sup = sup
 	return nil
+}
+
+// restartLoopWarning tells that path, which changed each time the server
+// started, is ignored while the server starts from now on, and gives the
+// -x that excludes it, ready to paste into a shell.
+func restartLoopWarning(path string) string {
+	return fmt.Sprintf("%s changed each time the server started, 3 restarts in a row: from now on its changes while the server starts are ignored. "+
+		"If your server writes it, exclude it: -x %s", path, shellQuote(globEscape(path)))
+}
+
+// shellQuote quotes s as one word for a POSIX shell: inside single quotes
+// nothing is special but the single quote itself, which cannot be escaped
+// there, so each one closes the quotes, adds an escaped ' and reopens them.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // reloadKind says how tabs treat a reload: one the page's own live-update
@@ -262,13 +260,21 @@ func (a *app) watchMethod() inotify.Method {
 
 // programExcludes keeps --exec's program from triggering when it lies
 // under a watched root: rebuilding it (go build -o app) is not an edit.
+// A program given as a path is excluded whether or not it exists yet: on a
+// fresh checkout the build creates it, and writing it must not cancel that
+// build. exec runs such a path as it is, relative to the working
+// directory, and searches PATH only for a bare name.
 func (a *app) programExcludes() []string {
 	if len(a.o.Command) == 0 {
 		return nil
 	}
-	prog, err := exec.LookPath(a.o.Command[0])
-	if err != nil {
-		return nil
+	prog := a.o.Command[0]
+	if !strings.Contains(prog, "/") {
+		found, err := exec.LookPath(prog)
+		if err != nil {
+			return nil
+		}
+		prog = found
 	}
 	var globs []string
 	for _, rel := range a.underWatchRoots(prog) {

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestRestartLoopWarningQuotesForShell: the -x that the restart-loop
+// warning suggests is pasted into a shell, so the suggestion, read by sh,
+// must give exactly the glob that matches the path alone, whatever
+// characters the path holds.
+func TestRestartLoopWarningQuotesForShell(t *testing.T) {
+	tests := []struct {
+		name, path, glob string
+	}{
+		{"plain", "state/started.txt", "state/started.txt"},
+		{"apostrophe and glob characters", "it's [1]*.txt", `it's \[1\]\*.txt`},
+		{"apostrophes only", "''", "''"},
+		{"apostrophe at the end", "logs/today'", "logs/today'"},
+		{"shell expansions stay text", "$HOME $(id) `id` ~/x", "$HOME $(id) `id` ~/x"},
+		{"double quotes and braces", `"a" {b,c}`, `"a" \{b,c\}`},
+		{"backslash", `back\slash`, `back\\slash`},
+		{"bang and question mark", "!why?", `\!why\?`},
+		{"leading dash", "-rf", "-rf"},
+		{"newline", "two\nlines", "two\nlines"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := restartLoopWarning(tt.path)
+			_, suggestion, ok := strings.Cut(msg, "exclude it: -x ")
+			if !ok {
+				t.Fatalf("no -x suggestion in %q", msg)
+			}
+			out, err := exec.Command("sh", "-c", "printf %s "+suggestion).CombinedOutput()
+			if err != nil {
+				t.Fatalf("sh cannot read the suggestion -x %s: %v: %s", suggestion, err, out)
+			}
+			if string(out) != tt.glob {
+				t.Errorf("sh reads the suggestion -x %s as %q, want %q", suggestion, out, tt.glob)
+			}
+		})
+	}
+}
+
+// TestProgramExcludes: --exec's program under a watched root is never a
+// trigger, given as a path whether or not it exists yet (a build may
+// create it), or as a bare name found in PATH.
+func TestProgramExcludes(t *testing.T) {
+	root := t.TempDir()
+	writeProject(t, root, map[string]string{"tools/myserver": "#!/bin/sh\n"})
+	if err := os.Chmod(filepath.Join(root, "tools", "myserver"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", filepath.Join(root, "tools"))
+	tests := []struct {
+		name    string
+		program string
+		watch   []string
+		want    []string
+	}{
+		{"relative path, not built yet", "./app", []string{"."}, []string{"app"}},
+		{"relative path in a subdirectory, not built yet", "bin/app", []string{"."}, []string{"bin/app"}},
+		{"absolute path, not built yet", filepath.Join(root, "bin", "app"), []string{root}, []string{"bin/app"}},
+		{"glob characters are escaped", filepath.Join(root, "[x]", "app*"), []string{root}, []string{`\[x\]/app\*`}},
+		{"under two watched roots", filepath.Join(root, "bin", "app"), []string{root, filepath.Join(root, "bin")}, []string{"bin/app", "app"}},
+		{"outside the watched roots", "/usr/bin/env", []string{root}, nil},
+		{"bare name found in PATH", "myserver", []string{root}, []string{"tools/myserver"}},
+		{"bare name not in PATH", "no-such-program-xyz", []string{root}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &app{o: &Options{Mode: ProxyMode, Command: []string{tt.program}, Watch: tt.watch}}
+			if got := a.programExcludes(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("programExcludes() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
