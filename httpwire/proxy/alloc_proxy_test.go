@@ -3,7 +3,6 @@
 package proxy
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"strconv"
@@ -11,13 +10,6 @@ import (
 	"testing"
 	"time"
 )
-
-// cannedBackend answers each request head with resp, allocating nothing per
-// request, so that AllocsPerRun measures the proxy alone.
-func cannedBackend(t testing.TB, resp string) string {
-	t.Helper()
-	return piecewiseBackend(t, 0, resp)
-}
 
 // roundTrip writes req on c and reads exactly len(resp) bytes into buf.
 func roundTrip(c net.Conn, req, buf []byte) error {
@@ -67,45 +59,6 @@ func TestProxyKeepAliveAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("proxying a small keep-alive request allocated %v times per request, want 0", allocs)
 	}
-}
-
-// piecewiseBackend answers each request head with the pieces of a
-// response, written one by one with a pause after each, so that the
-// proxy's body loop waits for each (and pushes what it holds back); it
-// allocates nothing per request.
-func piecewiseBackend(t testing.TB, pause time.Duration, pieces ...string) string {
-	t.Helper()
-	return serveTCP(t, func(c net.Conn) {
-		buf := make([]byte, 16<<10)
-		out := make([][]byte, len(pieces))
-		for i, p := range pieces {
-			out[i] = []byte(p)
-		}
-		n := 0
-		for {
-			m, err := c.Read(buf[n:])
-			if err != nil {
-				return
-			}
-			n += m
-			for {
-				end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
-				if end < 0 {
-					break
-				}
-				copy(buf, buf[end+4:n])
-				n -= end + 4
-				for _, p := range out {
-					if _, err := c.Write(p); err != nil {
-						return
-					}
-					if pause > 0 {
-						time.Sleep(pause)
-					}
-				}
-			}
-		}
-	})
 }
 
 // TestProxyStreamedBodyAllocs: forwarding bodies that come in pieces (the

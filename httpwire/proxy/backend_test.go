@@ -152,3 +152,49 @@ func readResponse(t *testing.T, br *bufio.Reader, method string) (*http.Response
 	}
 	return resp, body
 }
+
+// cannedBackend answers each request head with resp, allocating nothing per
+// request, so that AllocsPerRun measures the proxy alone.
+func cannedBackend(t testing.TB, resp string) string {
+	t.Helper()
+	return piecewiseBackend(t, 0, resp)
+}
+
+// piecewiseBackend answers each request head with the pieces of a
+// response, written one by one with a pause after each, so that the
+// proxy's body loop waits for each (and pushes what it holds back); it
+// allocates nothing per request.
+func piecewiseBackend(t testing.TB, pause time.Duration, pieces ...string) string {
+	t.Helper()
+	return serveTCP(t, func(c net.Conn) {
+		buf := make([]byte, 16<<10)
+		out := make([][]byte, len(pieces))
+		for i, p := range pieces {
+			out[i] = []byte(p)
+		}
+		n := 0
+		for {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				return
+			}
+			n += m
+			for {
+				end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+				if end < 0 {
+					break
+				}
+				copy(buf, buf[end+4:n])
+				n -= end + 4
+				for _, p := range out {
+					if _, err := c.Write(p); err != nil {
+						return
+					}
+					if pause > 0 {
+						time.Sleep(pause)
+					}
+				}
+			}
+		}
+	})
+}
