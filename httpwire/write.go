@@ -314,6 +314,11 @@ func AppendResponseHead(dst []byte, resp *ResponseHead, rw ResponseRewrite) []by
 				continue
 			}
 		case kindTransferEncoding:
+			if rw.ClientMinor == 0 {
+				// An HTTP/1.0 client gets the chunked body decoded and
+				// delimited by the close (RFC 9112 §6.1).
+				continue
+			}
 		default:
 			if namedIn(resp.ConnectionOptions, f.Name) {
 				continue

@@ -581,3 +581,52 @@ func TestMalformedChunkedBodyIs502(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkedToHTTP10Client: an HTTP/1.0 client never gets
+// Transfer-Encoding (RFC 9112 §6.1). When a backend answers its request
+// with chunks anyway, the client gets the chunk data as a body the closing
+// connection ends, without the trailers, injected into when it is a page,
+// whether the chunks come at once or in pieces; chunked over another
+// coding (gzip) cannot be decoded for it and is a 502 page.
+func TestChunkedToHTTP10Client(t *testing.T) {
+	const head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+	const body = "3;ext=\"q\"\r\nabc\r\n4\r\ndefg\r\n0\r\nX-T: 1\r\n\r\n"
+	const req = "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
+	const want = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nabcdefg"
+	t.Run("at once", func(t *testing.T) {
+		addr := startProxy(t, &Server{Backend: &fixedBackend{addr: cannedBackend(t, head+body)}})
+		if got := rawExchange(t, addr, req); got != want {
+			t.Fatalf("got %q\nwant %q", got, want)
+		}
+	})
+	t.Run("in pieces", func(t *testing.T) {
+		backend := piecewiseBackend(t, 5*time.Millisecond, head, "3;ext=\"q\"\r\nab", "c\r\n4\r", "\ndefg\r\n0\r\nX-", "T: 1\r\n\r\n")
+		addr := startProxy(t, &Server{Backend: &fixedBackend{addr: backend}})
+		if got := rawExchange(t, addr, req); got != want {
+			t.Fatalf("got %q\nwant %q", got, want)
+		}
+	})
+	t.Run("a page", func(t *testing.T) {
+		const page = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			"c\r\n<html><head>\r\n7\r\n</head>\r\n0\r\n\r\n"
+		addr := startProxy(t, &Server{Backend: &fixedBackend{addr: cannedBackend(t, page)}, Inject: []byte(testTag)})
+		got := rawExchange(t, addr, "GET / HTTP/1.0\r\nHost: localhost\r\nAccept: text/html\r\n\r\n")
+		if want := "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<html><head>" + testTag + "</head>"; got != want {
+			t.Fatalf("got %q\nwant %q", got, want)
+		}
+	})
+	t.Run("gzip, chunked", func(t *testing.T) {
+		resp := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" + body
+		addr := startProxy(t, &Server{Backend: &fixedBackend{addr: cannedBackend(t, resp)}})
+		if got := rawExchange(t, addr, req); !strings.HasPrefix(got, "HTTP/1.1 502 ") || strings.Contains(got, "abc") {
+			t.Fatalf("got %q, want a 502 page", got)
+		}
+	})
+	t.Run("HTTP/1.1 still gets chunks", func(t *testing.T) {
+		addr := startProxy(t, &Server{Backend: &fixedBackend{addr: cannedBackend(t, head+body)}})
+		got := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+		if want := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + body; got != want {
+			t.Fatalf("got %q\nwant %q", got, want)
+		}
+	})
+}

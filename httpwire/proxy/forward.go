@@ -239,6 +239,14 @@ func (c *conn) readResponseHead(clientMinor int) error {
 // reports false when either side failed mid-response.
 func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor int, nav bool) bool {
 	u := &c.up
+	if clientMinor == 0 && framing == httpwire.ChunkedBody && !chunkedOnly(&u.resp) {
+		// Decoding chunked would leave the other codings (gzip) with
+		// nothing to say so; an HTTP/1.0 client can take neither.
+		c.srv.logf("backend at %s sent Transfer-Encoding %q to an HTTP/1.0 request", u.addr, u.resp.Field("Transfer-Encoding"))
+		c.answerPage(&ErrorPage{Status: 502, Title: "Your server sent a transfer coding an HTTP/1.0 client cannot take",
+			Detail: "The request was HTTP/1.0, and the response came with Transfer-Encoding: " + string(u.resp.Field("Transfer-Encoding")) + "."}, nav, false)
+		return false
+	}
 	if c.inj.wanted && framing != httpwire.NoBody && htmlinject.Injectable(&u.resp) {
 		return c.forwardInjected(framing, keep, clientMinor, nav)
 	}
@@ -256,8 +264,11 @@ func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor 
 		}
 		return c.copyBody(u.resp.ContentLength - n)
 	case httpwire.ChunkedBody:
-		c.respChunks.Reset()
 		u.in.enlarge() // a streamed body moves in fewer, larger reads
+		if clientMinor == 0 {
+			return c.forwardDechunked(nil, nav)
+		}
+		c.respChunks.Reset()
 		for sent := false; ; sent = true {
 			n, err := c.respChunks.Scan(u.in.buffered())
 			if err != nil {
@@ -287,6 +298,59 @@ func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor 
 		return true
 	}
 	return true
+}
+
+// forwardDechunked forwards a chunked body to an HTTP/1.0 client, which
+// must not get Transfer-Encoding (RFC 9112 §6.1): the chunk data goes out
+// as a body that the closing connection ends, through html when it is set,
+// and the trailer fields are dropped. c.out holds the head, which says no
+// Transfer-Encoding. Backends answer an HTTP/1.0 request without chunks
+// as a rule; this is for those that do not.
+func (c *conn) forwardDechunked(html *htmlinject.Injector, nav bool) bool {
+	u := &c.up
+	c.respChunks.Reset()
+	for sent := false; ; sent = true {
+		for u.in.len() > 0 && !c.respChunks.Done() {
+			n, kind, err := c.respChunks.ScanSegment(u.in.buffered())
+			if err != nil {
+				return c.malformedBody(err, sent, nav)
+			}
+			if kind == httpwire.SegmentData {
+				if html != nil {
+					c.out = html.Append(c.out, u.in.buffered()[:n])
+				} else {
+					c.out = append(c.out, u.in.buffered()[:n]...)
+				}
+			}
+			u.in.consume(n)
+		}
+		if c.respChunks.Done() {
+			if html != nil {
+				c.out = html.Finish(c.out)
+			}
+			return c.flushOut()
+		}
+		if !c.flushOut() {
+			return false
+		}
+		if _, err := u.fill(); err != nil && u.in.len() == 0 {
+			return false
+		}
+	}
+}
+
+// chunkedOnly reports whether chunked is the response's one transfer
+// coding: a single Transfer-Encoding field saying just that.
+func chunkedOnly(resp *httpwire.ResponseHead) bool {
+	n := 0
+	for _, f := range resp.Fields {
+		if httpwire.EqualFold(f.Name, "Transfer-Encoding") {
+			if n++; n > 1 || !httpwire.EqualFold(f.Value, "chunked") {
+				return false
+			}
+		}
+	}
+	return n == 1
 }
 
 // malformedBody ends a response whose chunked body the backend framed

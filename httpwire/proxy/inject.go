@@ -45,6 +45,10 @@ func (c *conn) forwardInjected(framing httpwire.Framing, keep bool, clientMinor 
 			}
 		}
 	case httpwire.ChunkedBody:
+		if clientMinor == 0 {
+			inj.html.Reset(inj.tag)
+			return c.forwardDechunked(&inj.html, nav)
+		}
 		inj.chunked.Reset(inj.tag)
 		for sent := false; ; sent = true {
 			var n int
