@@ -135,9 +135,8 @@ type loop struct {
 	toIdle bool // the Killing in progress ends in Idle
 	quiet  bool // no change for Debounce
 	// The changes since the last start (Restart: byHand).
-	pendingFirst string
 	pendingN     int
-	pendingPaths []string // distinct, at most maxBatchPaths
+	pendingPaths []string // distinct, in order (the first is named in messages), at most maxBatchPaths
 	pendingMore  bool     // more paths changed than pendingPaths holds
 	pendingEarly bool     // the first change was early (see "The restart-loop guard")
 	byHand       bool     // Restart was called since the last start
@@ -420,9 +419,13 @@ func (l *loop) announce() {
 // last start and forgets them; changed is false when there were none.
 func (l *loop) takePending() (why string, changed bool) {
 	if l.pendingN > 0 || l.byHand {
-		why, changed = changeMsg(l.pendingFirst, l.pendingN, l.byHand), true
+		var first string // the first path changed, which a message names
+		if len(l.pendingPaths) > 0 {
+			first = l.pendingPaths[0]
+		}
+		why, changed = changeMsg(first, l.pendingN, l.byHand), true
 	}
-	l.pendingFirst, l.pendingN, l.pendingEarly, l.byHand = "", 0, false, false
+	l.pendingN, l.pendingEarly, l.byHand = 0, false, false
 	l.pendingPaths, l.pendingMore = nil, false
 	return why, changed
 }
@@ -614,7 +617,6 @@ func (l *loop) change(b changeBatch) {
 		return
 	}
 	if l.pendingN == 0 && !l.byHand {
-		l.pendingFirst = first
 		l.pendingEarly = l.early()
 	}
 	for _, p := range b.paths {
