@@ -312,36 +312,47 @@ func pollIntervalAfterSpace(args, positional []string) (string, bool) {
 // else is watched: the sources it is built from.
 func checkDirectories(o *Options) error {
 	if o.Mode == StaticMode {
-		info, err := os.Stat(o.Root)
-		switch {
-		case err == nil && info.IsDir():
-		case err == nil:
-			return usagef("--root %q: not a directory", o.Root)
-		case errors.Is(err, os.ErrNotExist) && o.Build != "":
+		switch d := statDir(o.Root); {
+		case d.missing && o.Build != "":
 			for _, w := range o.Watch {
 				if filepath.Clean(w) == filepath.Clean(o.Root) {
 					return usagef("--root %q does not exist yet: the build makes it, so watch the sources it is built from with -w (for example -w src)", o.Root)
 				}
 			}
-		case errors.Is(err, os.ErrNotExist):
-			return usagef("--root %q: no such directory", o.Root)
-		default:
-			return usagef("--root %q: %v", o.Root, errors.Unwrap(err))
+		case d.problem != "":
+			return usagef("--root %q: %s", o.Root, d.problem)
 		}
 	}
 	for _, w := range o.Watch {
-		info, err := os.Stat(w)
-		switch {
-		case err == nil && info.IsDir():
-		case err == nil:
-			return usagef("--watch %q: not a directory (watch the directory that holds it; -p picks files)", w)
-		case errors.Is(err, os.ErrNotExist):
-			return usagef("--watch %q: no such directory", w)
-		default:
-			return usagef("--watch %q: %v", w, errors.Unwrap(err))
+		switch d := statDir(w); {
+		case d.file:
+			return usagef("--watch %q: %s (watch the directory that holds it; -p picks files)", w, d.problem)
+		case d.problem != "":
+			return usagef("--watch %q: %s", w, d.problem)
 		}
 	}
 	return nil
+}
+
+// dirState is what keeps a path from being served or watched as a
+// directory: problem, empty when nothing does; file and missing say
+// whether that is that it is a file or that it does not exist.
+type dirState struct {
+	problem       string
+	file, missing bool
+}
+
+func statDir(dir string) dirState {
+	info, err := os.Stat(dir)
+	switch {
+	case err == nil && info.IsDir():
+		return dirState{}
+	case err == nil:
+		return dirState{problem: "not a directory", file: true}
+	case errors.Is(err, os.ErrNotExist):
+		return dirState{problem: "no such directory", missing: true}
+	}
+	return dirState{problem: fmt.Sprint(errors.Unwrap(err))}
 }
 
 func newFlagSet(o *Options, out io.Writer) *pflag.FlagSet {
