@@ -619,6 +619,7 @@ type ResponseHead struct {
 
 	ContentLength int64 // -1 when absent
 	Chunked       bool
+	OtherCodings  bool // with Chunked: a coding such as gzip applies under the chunks
 	Close         bool // the backend will close the connection after this response
 	Upgrade       bool // Upgrade field present (meaningful with 101)
 
@@ -788,7 +789,7 @@ func (h *ResponseHead) interpret() error {
 			// desynchronised, so only chunked-final framing passes.
 			return ErrChunkedNotFinal
 		}
-		h.Chunked = true
+		h.Chunked, h.OtherCodings = true, enc.other
 		if h.Minor == 0 {
 			// §6.1: an HTTP/1.0 message with Transfer-Encoding has
 			// faulty framing; close the connection after it.

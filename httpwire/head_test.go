@@ -338,8 +338,8 @@ var responseCases = []responseCase{
 	{name: "§6.3 item 1 304 with Content-Length has no body", in: "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", want: `HTTP/1.1 304 "Not Modified" cl=5`, framing: NoBody},
 	{name: "§6.3 item 1 304 with chunked has no body", in: "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n", want: `HTTP/1.1 304 "Not Modified" chunked`, framing: NoBody},
 	{name: "§6.3 item 4 chunked", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", want: `HTTP/1.1 200 "OK" chunked`, framing: ChunkedBody},
-	{name: "§7 known codings then chunked", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", want: `HTTP/1.1 200 "OK" chunked`, framing: ChunkedBody},
-	{name: "§7 every known coding, two lines", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: x-gzip, deflate, compress\r\nTransfer-Encoding: x-compress, chunked\r\n\r\n", want: `HTTP/1.1 200 "OK" chunked`, framing: ChunkedBody},
+	{name: "§7 known codings then chunked", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", want: `HTTP/1.1 200 "OK" chunked other-codings`, framing: ChunkedBody},
+	{name: "§7 every known coding, two lines", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: x-gzip, deflate, compress\r\nTransfer-Encoding: x-compress, chunked\r\n\r\n", want: `HTTP/1.1 200 "OK" chunked other-codings`, framing: ChunkedBody},
 	{name: "unknown coding then chunked: refused", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: x-custom, chunked\r\n\r\n", status: 501, err: ErrUnknownEncoding},
 	{name: "unknown coding then chunked on two lines: refused", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: x-custom\r\nTransfer-Encoding: chunked\r\n\r\n", status: 501, err: ErrUnknownEncoding},
 	{name: "identity then chunked: refused", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: identity, chunked\r\n\r\n", status: 501, err: ErrUnknownEncoding},
@@ -347,7 +347,7 @@ var responseCases = []responseCase{
 	{name: "§6.3 item 4 chunked not final: refused, not close-delimited", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", status: 400, err: ErrChunkedNotFinal},
 	{name: "§6.3 item 4 gzip alone: refused, not close-delimited", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", status: 400, err: ErrChunkedNotFinal},
 	{name: "§6.3 item 4 chunked then unknown: refused", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, x-custom\r\n\r\n", status: 501, err: ErrUnknownEncoding},
-	{name: "§6.1 empty list elements in a response", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: ,gzip,, chunked,\r\n\r\n", want: `HTTP/1.1 200 "OK" chunked`, framing: ChunkedBody},
+	{name: "§6.1 empty list elements in a response", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: ,gzip,, chunked,\r\n\r\n", want: `HTTP/1.1 200 "OK" chunked other-codings`, framing: ChunkedBody},
 	{name: "§6.1 chunked twice in a response", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", status: 400, err: ErrBadEncoding},
 	{name: "§6.1 empty Transfer-Encoding in a response", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\n\r\n", status: 400, err: ErrBadEncoding},
 	{name: "§6.1 HTTP/1.0 response with Transfer-Encoding closes", in: "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n", want: `HTTP/1.0 200 "OK" chunked close`, framing: ChunkedBody},
@@ -450,6 +450,9 @@ func summarizeResponse(h *ResponseHead) string {
 	}
 	if h.Chunked {
 		b.WriteString(" chunked")
+	}
+	if h.OtherCodings {
+		b.WriteString(" other-codings")
 	}
 	if h.Close {
 		b.WriteString(" close")

@@ -239,7 +239,7 @@ func (c *conn) readResponseHead(clientMinor int) error {
 // reports false when either side failed mid-response.
 func (c *conn) forwardResponse(framing httpwire.Framing, keep bool, clientMinor int, nav bool) bool {
 	u := &c.up
-	if clientMinor == 0 && framing == httpwire.ChunkedBody && !chunkedOnly(&u.resp) {
+	if clientMinor == 0 && framing == httpwire.ChunkedBody && u.resp.OtherCodings {
 		// Decoding chunked would leave the other codings (gzip) with
 		// nothing to say so; an HTTP/1.0 client can take neither.
 		c.srv.logf("backend at %s sent Transfer-Encoding %q to an HTTP/1.0 request", u.addr, u.resp.Field("Transfer-Encoding"))
@@ -337,20 +337,6 @@ func (c *conn) forwardDechunked(html *htmlinject.Injector, nav bool) bool {
 			return false
 		}
 	}
-}
-
-// chunkedOnly reports whether chunked is the response's one transfer
-// coding: a single Transfer-Encoding field saying just that.
-func chunkedOnly(resp *httpwire.ResponseHead) bool {
-	n := 0
-	for _, f := range resp.Fields {
-		if httpwire.EqualFold(f.Name, "Transfer-Encoding") {
-			if n++; n > 1 || !httpwire.EqualFold(f.Value, "chunked") {
-				return false
-			}
-		}
-	}
-	return n == 1
 }
 
 // malformedBody ends a response whose chunked body the backend framed
