@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,8 @@ var (
 		"BenchmarkSideBySide: start each round at the next target, so that none always runs right after another")
 	sideTwinsFlag = flag.Int("sidebyside.twins", 0,
 		"BenchmarkSideBySide: extra copies of the reloadproxy target, run as targets of their own: their spread is the run's noise")
+	sideFloorFlag = flag.Bool("sidebyside.floor", false,
+		"BenchmarkSideBySide: add bare TCP relays (testdata/relay) and HAProxy in TCP mode, which do no HTTP: the floor any HTTP proxy built alike stands on")
 )
 
 // sideWorkload is one wrk load: GET path over conns keep-alive connections.
@@ -86,6 +89,21 @@ frontend fe
 backend be
   server s1 127.0.0.1:{be}
 `
+	// sideHAProxyTCPConf is the floor's HAProxy: the same, relaying bytes
+	// without looking at them.
+	sideHAProxyTCPConf = `global
+  nbthread 2
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:{port}
+  default_backend be
+backend be
+  server s1 127.0.0.1:{be}
+`
 )
 
 // sideClockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat
@@ -118,13 +136,13 @@ type sideBed struct {
 	targets []sideTarget
 }
 
-// startSideBySide builds the backend and stdproxy, and starts the backend,
-// reloadproxy (the binary bin), nginx, HAProxy and stdproxy in front of
-// it, in this order, as the shared script does, then twins more copies
-// of reloadproxy, named reloadproxy#2, #3…. Peers that are not installed
-// or do not start are left out with a note; everything is stopped when
-// tb ends.
-func startSideBySide(tb testing.TB, bin string, twins int) *sideBed {
+// startSideBySide builds the backend, stdproxy and relay, and starts the
+// backend, reloadproxy (the binary bin), nginx, HAProxy and stdproxy in
+// front of it, in this order, as the shared script does, then twins more
+// copies of reloadproxy, named reloadproxy#2, #3…, and with floor the
+// floor's targets (see startFloor). Peers that are not installed or do not
+// start are left out with a note; everything is stopped when tb ends.
+func startSideBySide(tb testing.TB, bin string, twins int, floor bool) *sideBed {
 	tb.Helper()
 	bin, err := filepath.Abs(bin)
 	if err != nil {
@@ -132,7 +150,7 @@ func startSideBySide(tb testing.TB, bin string, twins int) *sideBed {
 	}
 	bed := &sideBed{tb: tb, dir: tb.TempDir()}
 	tb.Cleanup(bed.stop)
-	for _, prog := range []string{"backend", "stdproxy"} {
+	for _, prog := range []string{"backend", "stdproxy", "relay"} {
 		out, err := exec.Command("go", "build", "-o", filepath.Join(bed.dir, prog), "./testdata/"+prog).CombinedOutput()
 		if err != nil {
 			tb.Fatalf("building testdata/%s: %v\n%s", prog, err, out)
@@ -177,7 +195,44 @@ func startSideBySide(tb testing.TB, bin string, twins int) *sideBed {
 	for i := range twins {
 		startReloadproxy("reloadproxy#" + strconv.Itoa(i+2))
 	}
+	if floor {
+		bed.startFloor(be)
+	}
 	return bed
+}
+
+// startFloor starts the targets that relay TCP without parsing HTTP, so
+// that no HTTP proxy made the same way can cost less: testdata/relay with
+// goroutines on as many processors as reloadproxy uses by default
+// (relay-goroutine), the same relay as one raw epoll event loop per
+// processor (relay-epoll-raw), and HAProxy in TCP mode (haproxy-tcp). Set
+// beside the HTTP proxies, they split a gap in two: what HTTP costs, and
+// what the way of waiting for the network costs.
+func (bed *sideBed) startFloor(be string) {
+	relay := filepath.Join(bed.dir, "relay")
+	for _, r := range []struct {
+		name, wait string
+		loops      int
+	}{
+		{"relay-goroutine", "goroutine", max(1, runtime.NumCPU()/2)},
+		{"relay-epoll-raw", "epoll-raw", runtime.NumCPU()},
+	} {
+		port := strconv.Itoa(sidePort(bed.tb))
+		bed.startTarget(r.name, port, relay, "-listen", "127.0.0.1:"+port, "-backend", "127.0.0.1:"+be,
+			"-wait", r.wait, "-loops", strconv.Itoa(r.loops))
+	}
+	path, err := exec.LookPath("haproxy")
+	if err != nil {
+		bed.tb.Logf("note: haproxy is not installed; haproxy-tcp left out (apt-get install haproxy)")
+		return
+	}
+	port := strconv.Itoa(sidePort(bed.tb))
+	conf := filepath.Join(bed.dir, "haproxy-tcp.cfg")
+	text := strings.NewReplacer("{be}", be, "{port}", port).Replace(sideHAProxyTCPConf)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		bed.tb.Fatal(err)
+	}
+	bed.startTarget("haproxy-tcp", port, path, "-f", conf, "-q")
 }
 
 // start runs argv in a new session (so a process group of its own, which
@@ -447,6 +502,10 @@ func sideWorkloadsSelected(tb testing.TB) []sideWorkload {
 //
 //	go test ./bench/ -run '^$' -bench BenchmarkSideBySide -benchtime 1x -v -timeout 30m -sidebyside.rotate -sidebyside.twins 1 -sidebyside.rounds 6
 //
+// -sidebyside.floor adds three targets that relay TCP without parsing
+// HTTP (see startFloor): the floor under any HTTP proxy that waits for the
+// network the same way.
+//
 // In front of one Go net/http backend (testdata/backend): nothing
 // ("direct"), the reloadproxy binary in attach mode, nginx, HAProxy and
 // httputil.ReverseProxy (testdata/stdproxy), each a process of its own.
@@ -483,7 +542,7 @@ func BenchmarkSideBySide(b *testing.B) {
 		if bin == "" {
 			bin = reloadproxyBinary(b)
 		}
-		bed := startSideBySide(b, bin, max(*sideTwinsFlag, 0))
+		bed := startSideBySide(b, bin, max(*sideTwinsFlag, 0), *sideFloorFlag)
 		var metrics []proxyMetric
 		for _, wl := range workloads {
 			res := make([][]sideRound, len(bed.targets))
@@ -532,7 +591,7 @@ func TestSideBySideTargets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the side-by-side bed")
 	}
-	bed := startSideBySide(t, reloadproxyBinary(t), 1)
+	bed := startSideBySide(t, reloadproxyBinary(t), 1, true)
 	want := map[string]string{
 		"/":        "hello, world\n",
 		"/big":     strings.Repeat("x", 64<<10),
@@ -559,8 +618,14 @@ func TestSideBySideTargets(t *testing.T) {
 			t.Errorf("%s: GET /events: %v", tgt.name, err)
 		}
 	}
-	if len(bed.targets) < 4 {
-		t.Fatalf("targets %v, want at least direct, reloadproxy, httputil and reloadproxy#2", bed.targets)
+	var names []string
+	for _, tgt := range bed.targets {
+		names = append(names, tgt.name)
+	}
+	for _, want := range []string{"direct", "reloadproxy", "httputil", "reloadproxy#2", "relay-goroutine", "relay-epoll-raw"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("targets %v: no %s", names, want)
+		}
 	}
 }
 

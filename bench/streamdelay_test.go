@@ -52,7 +52,7 @@ func BenchmarkStreamDelay(b *testing.B) {
 		if bin == "" {
 			bin = reloadproxyBinary(b)
 		}
-		bed := startSideBySide(b, bin, 0)
+		bed := startSideBySide(b, bin, 0, false)
 		var metrics []proxyMetric
 		var sb strings.Builder
 		sb.WriteString("\nfirst event of a stream whose next event is 100 ms away, 10 requests\n")
