@@ -235,8 +235,12 @@ func Injectable(resp *httpwire.ResponseHead) bool {
 	if len(ct) < len("text/html") || !httpwire.EqualFold(ct[:len("text/html")], "text/html") {
 		return false
 	}
-	if len(ct) > len("text/html") && ct[len("text/html")] != ';' && ct[len("text/html")] != ' ' {
-		return false
+	// After the subtype: nothing, or parameters after optional white
+	// space (RFC 9110 §8.3.1: OWS is spaces and tabs).
+	if len(ct) > len("text/html") {
+		if c := ct[len("text/html")]; c != ';' && c != ' ' && c != '\t' {
+			return false
+		}
 	}
 	if ce := resp.Field("Content-Encoding"); len(ce) > 0 && !httpwire.EqualFold(ce, "identity") {
 		return false

@@ -141,6 +141,8 @@ func TestInjectable(t *testing.T) {
 		{"server error page is a page", "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html", true},
 		{"redirect body is shown without Location", "HTTP/1.1 300 Multiple Choices\r\nContent-Type: text/html\r\nContent-Length: 9", true},
 		{"not html", "HTTP/1.1 200 OK\r\nContent-Type: text/plain", false},
+		{"space before parameters", "HTTP/1.1 200 OK\r\nContent-Type: text/html ; charset=utf-8", true},
+		{"tab before parameters", "HTTP/1.1 200 OK\r\nContent-Type: text/html\t; charset=utf-8", true},
 		{"longer subtype", "HTTP/1.1 200 OK\r\nContent-Type: text/htmlx", false},
 		{"no media type", "HTTP/1.1 200 OK\r\nContent-Length: 9", false},
 		{"encoded", "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip", false},
