@@ -278,6 +278,12 @@ type ResponseRewrite struct {
 	// CSP holds the values that replace the Content-Security-Policy
 	// fields, in field order; nil leaves them as they are.
 	CSP [][]byte
+	// Altered says the body is not the backend's bytes (a tag was
+	// injected): a strong ETag, which vouches for those bytes, becomes
+	// weak (RFC 9110 §8.8.3: If-None-Match still matches it, If-Range
+	// no longer does), and Accept-Ranges goes, since ranges of this body
+	// are not what the backend would send.
+	Altered bool
 }
 
 // AppendResponseHead appends the head sent to the client for resp: the
@@ -322,6 +328,18 @@ func AppendResponseHead(dst []byte, resp *ResponseHead, rw ResponseRewrite) []by
 		default:
 			if namedIn(resp.ConnectionOptions, f.Name) {
 				continue
+			}
+			if rw.Altered {
+				if EqualFold(f.Name, "Accept-Ranges") {
+					continue
+				}
+				if EqualFold(f.Name, "ETag") && len(f.Value) > 0 && f.Value[0] == '"' {
+					dst = append(dst, f.Name...)
+					dst = append(dst, ": W/"...)
+					dst = append(dst, f.Value...)
+					dst = append(dst, "\r\n"...)
+					continue
+				}
 			}
 		}
 		dst = AppendField(dst, f.Name, f.Value)

@@ -18,7 +18,7 @@ func (c *conn) forwardInjected(framing httpwire.Framing, keep bool, clientMinor 
 		inj.csp, inj.tag = htmlinject.AmendCSP(inj.csp, &u.resp, inj.tag, inj.host, c.srv.ScriptPath, c.srv.SocketPath)
 	}
 	c.out = httpwire.AppendResponseHead(c.out[:0], &u.resp, httpwire.ResponseRewrite{
-		Keep: keep, ClientMinor: clientMinor, LengthDelta: int64(len(inj.tag)), CSP: inj.csp,
+		Keep: keep, ClientMinor: clientMinor, LengthDelta: int64(len(inj.tag)), CSP: inj.csp, Altered: true,
 	})
 	clear(inj.csp) // drop the references to this page's policies
 	u.in.consume(u.headLen)

@@ -58,6 +58,22 @@ func TestInjectThroughProxy(t *testing.T) {
 		{"206: a part of the page passes untouched", nav,
 			"HTTP/1.1 206 Partial Content\r\nContent-Type: text/html\r\nContent-Range: bytes 0-9/57\r\nContent-Length: 10\r\n\r\n" + page[:10],
 			"HTTP/1.1 206 Partial Content\r\nContent-Type: text/html\r\nContent-Range: bytes 0-9/57\r\nContent-Length: 10\r\nConnection: close\r\n\r\n" + page[:10]},
+		// The injected page is not the backend's bytes: a strong validator
+		// would vouch for them (If-Range would splice the backend's bytes
+		// into it), and ranges of it are not what the backend would send.
+		{"injected: strong ETag made weak, Accept-Ranges dropped", nav,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nETag: \"v1\"\r\naccept-ranges: bytes\r\nContent-Length: 57\r\n\r\n" + page,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nETag: W/\"v1\"\r\nContent-Length: 104\r\nConnection: close\r\n\r\n" + injected},
+		{"injected: weak ETag kept", nav,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\netag: W/\"v1\"\r\nContent-Length: 57\r\n\r\n" + page,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\netag: W/\"v1\"\r\nContent-Length: 104\r\nConnection: close\r\n\r\n" + injected},
+		{"injected chunked: strong ETag made weak", nav,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nEtag: \"v1\"\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n<p>\r\n0\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nEtag: W/\"v1\"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+				chunk("<p>") + chunk(testTag) + "0\r\n\r\n"},
+		{"not injected: validators untouched", "GET / HTTP/1.1\r\nHost: a\r\nSec-Fetch-Dest: empty\r\nConnection: close\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nETag: \"v1\"\r\nAccept-Ranges: bytes\r\nContent-Length: 57\r\n\r\n" + page,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nETag: \"v1\"\r\nAccept-Ranges: bytes\r\nContent-Length: 57\r\nConnection: close\r\n\r\n" + page},
 		{"304", nav, "HTTP/1.1 304 Not Modified\r\nContent-Type: text/html\r\n\r\n",
 			"HTTP/1.1 304 Not Modified\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"},
 		{"204", nav, "HTTP/1.1 204 No Content\r\nContent-Type: text/html\r\n\r\n",
