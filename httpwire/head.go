@@ -714,7 +714,9 @@ func (h *ResponseHead) parseStatusLine(b []byte) (int, error) {
 		return 0, statusLineError(line)
 	}
 	h.Minor = minor
-	if !isDigit(line[9]) || !isDigit(line[10]) || !isDigit(line[11]) || line[9] == '0' {
+	// A status code is 100 to 599 (RFC 9110 §15): a client cannot tell
+	// what class another would be.
+	if line[9] < '1' || line[9] > '5' || !isDigit(line[10]) || !isDigit(line[11]) {
 		return 0, statusLineError(line)
 	}
 	h.Status = int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')

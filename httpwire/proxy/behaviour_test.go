@@ -157,6 +157,7 @@ func TestMalformedBackendResponse(t *testing.T) {
 		{"differing CLs", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"},
 		{"not HTTP", "SSH-2.0-OpenSSH\r\n\r\n"},
 		{"status not 3 digits", "HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\nok"},
+		{"status above 599", "HTTP/1.1 600 OK\r\nContent-Length: 2\r\n\r\nok"},
 		{"space before colon", "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok"},
 	}
 	for _, tt := range tests {
