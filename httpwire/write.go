@@ -1,6 +1,7 @@
 package httpwire
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 )
@@ -222,8 +223,11 @@ func AppendRequestHead(dst []byte, req *RequestHead, rw *RequestRewrite) []byte 
 
 	dst = append(dst, "Forwarded: "...)
 	if forwarded {
-		dst = appendJoined(dst, req.Fields, kindForwarded)
-		dst = append(dst, ", "...)
+		n := len(dst)
+		dst = appendForwardedChain(dst, req.Fields)
+		if len(dst) > n {
+			dst = append(dst, ", "...)
+		}
 	}
 	if len(rw.ForwardedFor) > 0 {
 		dst = append(dst, rw.ForwardedFor...)
@@ -353,6 +357,88 @@ func AppendResponseHead(dst []byte, resp *ResponseHead, rw ResponseRewrite) []by
 		dst = AppendHeadEnd(dst, rw.Keep, rw.ClientMinor)
 	}
 	return dst
+}
+
+// appendForwardedChain appends the elements of the client's Forwarded
+// fields (RFC 7239 §4), comma-separated, keeping only their for= and by=
+// pairs: the proxy's own element, which follows, says the host and the
+// scheme, and a client must not claim others through an element of its
+// own (Spring reads the first element's host= and proto=). A pair that
+// does not parse goes too, and so does an element left empty.
+func appendForwardedChain(dst []byte, fields []Field) []byte {
+	written := 0 // elements appended
+	for _, f := range fields {
+		if fieldKind(f.Name) != kindForwarded {
+			continue
+		}
+		v := f.Value
+		pairs := 0 // pairs appended in the current element
+		for i := 0; i <= len(v); i++ {
+			start := i
+			quoted, escaped := false, false
+			for ; i < len(v); i++ {
+				c := v[i]
+				if escaped {
+					escaped = false
+					continue
+				}
+				if quoted {
+					switch c {
+					case '\\':
+						escaped = true
+					case '"':
+						quoted = false
+					}
+					continue
+				}
+				if c == '"' {
+					quoted = true
+					continue
+				}
+				if c == ';' || c == ',' {
+					break
+				}
+			}
+			if pair := trimOWS(v[start:i]); !quoted && keptForwardedPair(pair) {
+				switch {
+				case pairs > 0:
+					dst = append(dst, ';')
+				case written > 0:
+					dst = append(dst, ", "...)
+				}
+				dst = append(dst, pair...)
+				if pairs++; pairs == 1 {
+					written++
+				}
+			}
+			if i == len(v) || v[i] == ',' {
+				pairs = 0
+			}
+		}
+	}
+	return dst
+}
+
+// keptForwardedPair reports whether a forwarded-pair (token "=" value,
+// the value a token or a quoted-string) is a for= or a by=.
+func keptForwardedPair(pair []byte) bool {
+	eq := bytes.IndexByte(pair, '=')
+	if eq < 0 || !(EqualFold(pair[:eq], "for") || EqualFold(pair[:eq], "by")) {
+		return false
+	}
+	value := pair[eq+1:]
+	if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+		return true // the scan saw its quotes balanced
+	}
+	if len(value) == 0 {
+		return false
+	}
+	for _, c := range value {
+		if !tokenTable[c] {
+			return false
+		}
+	}
+	return true
 }
 
 // appendJoined appends the values of every field of kind k, comma-separated

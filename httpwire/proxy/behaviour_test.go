@@ -380,14 +380,17 @@ func TestClientClaimsDropped(t *testing.T) {
 	io.WriteString(c, "GET /p HTTP/1.1\r\nHost: localhost\r\nX_Forwarded_Host: evil.example\r\nx_forwarded_proto: https\r\n"+
 		"X_Forwarded_For: 192.0.2.9\r\nX-Forwarded-Ssl: on\r\nX-Forwarded-Scheme: https\r\nFront-End-Https: on\r\n"+
 		"X-Forwarded-Port: 443\r\nX-Forwarded-Prefix: /admin\r\nX-Forwarded-Server: evil.example\r\nX-Url-Scheme: https\r\n"+
-		"X_Forwarded_Port: 443\r\nX_Custom_Field: kept\r\nX-Forwarded-Sslx: kept\r\n\r\n")
+		"X_Forwarded_Port: 443\r\nX_Custom_Field: kept\r\nX-Forwarded-Sslx: kept\r\n"+
+		"Forwarded: for=192.0.2.7;host=evil.example;proto=https, host=evil.example\r\nForwarded: Proto=https;BY=x;for=\"[2001:db8::1]:80\"\r\n\r\n")
 	if _, err := http.ReadResponse(br, nil); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := be.received()
 	port := c.LocalAddr().(*net.TCPAddr).Port
+	// A client's Forwarded keeps its for= and by= (the chain is appended
+	// to), not the host= and proto= frameworks such as Spring read.
 	want := "GET /p HTTP/1.1\r\nHost: localhost\r\nX_Custom_Field: kept\r\nX-Forwarded-Sslx: kept\r\n" +
-		fmt.Sprintf("Forwarded: for=\"127.0.0.1:%d\";host=\"localhost\";proto=http\r\n", port) +
+		fmt.Sprintf("Forwarded: for=192.0.2.7, BY=x;for=\"[2001:db8::1]:80\", for=\"127.0.0.1:%d\";host=\"localhost\";proto=http\r\n", port) +
 		"X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Host: localhost\r\nX-Forwarded-Proto: http\r\n\r\n"
 	if raw != want {
 		t.Fatalf("backend received\n%q\nwant\n%q", raw, want)
