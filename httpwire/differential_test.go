@@ -85,6 +85,9 @@ var netHTTPDeviations = map[string]string{
 	"body ErrChunkExt | body complete":  "RFC 9112 §7.1.1: chunk-ext = *( BWS \";\" BWS chunk-ext-name [ BWS \"=\" BWS chunk-ext-val ] ), names and values tokens or quoted-strings; net/http drops everything after ';' unchecked",
 	"body ErrTrailer | body complete":   "RFC 9112 §7.1.2: trailer fields are field lines (§5), so obs-fold (§5.2) and whitespace before the colon (§5.1) are rejected there too",
 
+	// We differ in what we accept.
+	"accept | accept: target without its fragment": "RFC 9112 §3.2, RFC 3986 §4.3: a fragment is no part of a request-target; we drop it, as nginx does, so that it reaches the backend neither in the path nor in the Host an absolute-form target's authority becomes; ReadRequest keeps it in the path",
+
 	// net/http is stricter.
 	"accept | malformed HTTP request":           "RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) before the request-line; we ignore one, ReadRequest none (net/http's Server skips up to four CR/LF bytes, after a POST only)",
 	"accept | invalid URI escape":               "RFC 9112 §3.2: the target is forwarded byte for byte and its percent-encoding is the origin's to judge (a malformed one cannot change framing or the host); url.ParseRequestURI decodes it and refuses \"%zz\"",
@@ -329,6 +332,9 @@ func compareRuns(ours, theirs *diffRun) (kind, detail string) {
 			{"framing", om.framing, tm.framing},
 			{"close", fmt.Sprint(om.close), fmt.Sprint(tm.close)},
 		} {
+			if p.name == "target" && p.o != p.t && strings.HasPrefix(p.t, p.o+"#") {
+				p.name = "target without its fragment"
+			}
 			if p.o != p.t {
 				props = append(props, p.name)
 				detail += fmt.Sprintf(" %s %q vs %q;", p.name, p.o, p.t)

@@ -62,7 +62,8 @@ func addHeadSeeds(f *testing.F, response bool) {
 
 func FuzzRequestHead(f *testing.F) {
 	addHeadSeeds(f, false)
-	var h, h2 RequestHead
+	var h, h2, h3 RequestHead
+	var out []byte
 	f.Fuzz(func(t *testing.T, in []byte) {
 		n, err := h.Parse(in)
 		if !checkHeadResult(t, in, n, err) {
@@ -71,6 +72,17 @@ func FuzzRequestHead(f *testing.F) {
 		checkRequestHead(t, &h)
 		want := parseRequest(&h, in)
 		checkHeadStable(t, in, want, func(b []byte) parsedHead { return parseRequest(&h2, b) })
+		// The head the proxy writes for it (the client's Forwarded
+		// chain filtered in) is one a strict parser takes, framed alike.
+		out = AppendRequestHead(out[:0], &h, &RequestRewrite{ClientIP: []byte("192.0.2.1"), ForwardedFor: []byte(`for="192.0.2.1:1"`)})
+		if _, err := h3.Parse(out); err == ErrTooManyFields || err == ErrHeadTooLarge {
+			return // the added fields passed this parser's own bounds
+		} else if err != nil {
+			t.Fatalf("the head written for %q does not parse: %v\n%q", in, err, out)
+		}
+		if h3.Chunked != h.Chunked || h3.ContentLength != h.ContentLength {
+			t.Fatalf("the head written for %q frames its body otherwise:\n%q", in, out)
+		}
 	})
 }
 

@@ -281,6 +281,17 @@ func (h *RequestHead) parseRequestLine(b []byte) (int, error) {
 	if string(h.Method) == "CONNECT" {
 		return 0, ErrConnect
 	}
+	if k := bytes.IndexByte(h.Target, '#'); k >= 0 {
+		// A fragment is the client's own business, no part of a
+		// request-target (RFC 9112 §3.2, RFC 3986 §4.3), yet some clients
+		// send one: it is dropped, as nginx does, so that it reaches the
+		// backend neither in the path nor in the Host an absolute-form
+		// target's authority becomes.
+		h.Target = h.Target[:k]
+		if k == 0 {
+			return 0, ErrTarget
+		}
+	}
 	if err := checkTarget(h.Target, h.Method); err != nil {
 		return 0, err
 	}
