@@ -174,6 +174,11 @@ func (c *conn) handle() bool {
 		return c.serveLocal()
 	}
 	if c.srv.Files != nil {
+		if pending := c.srv.FilesPending; pending != nil {
+			if page := pending(); page != nil {
+				return c.answerFilesPending(page)
+			}
+		}
 		return c.serveFile()
 	}
 	if c.srv.Backend == nil {

@@ -100,3 +100,19 @@ func (c *conn) skipRequestBody(left int64) bool {
 	c.nc.SetReadDeadline(time.Time{})
 	return true
 }
+
+// answerFilesPending answers page (see Server.FilesPending) instead of a
+// file. A request with a body closes the connection after it, so that the
+// body is never read as a request.
+func (c *conn) answerFilesPending(page *ErrorPage) bool {
+	nav := c.req.IsNavigation()
+	keep := c.req.KeepAlive && !c.req.HasBody()
+	c.in.consume(c.headLen)
+	if !c.answerPage(page, nav, keep) {
+		if c.in.len() > 0 {
+			c.lingerClose()
+		}
+		return false
+	}
+	return true
+}

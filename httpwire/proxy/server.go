@@ -50,6 +50,10 @@ type Server struct {
 	// Files, when set, answers every request not under LocalPrefix from a
 	// directory instead of a backend (static mode).
 	Files *static.FileServer
+	// FilesPending, when set with Files, is asked before a file is
+	// served: a page it returns is answered instead (static mode: a 503
+	// while a build has yet to make the directory, or after it failed).
+	FilesPending func() *ErrorPage
 
 	// HeadTimeout bounds the time from the first byte of a request head to
 	// its end; zero means DefaultHeadTimeout. Past it: 408.
