@@ -44,6 +44,8 @@ func StatusText(status int) string {
 		return "Method Not Allowed"
 	case 408:
 		return "Request Timeout"
+	case 412:
+		return "Precondition Failed"
 	case 414:
 		return "URI Too Long"
 	case 416:

@@ -24,6 +24,17 @@ func appendETag(dst []byte, mod time.Time, size int64, injected bool) []byte {
 // etagListMatches evaluates If-None-Match (RFC 9110 §13.1.2): "*" or any
 // entity tag equal to etag under weak comparison.
 func etagListMatches(list, etag []byte) bool {
+	return etagListMatchesHow(list, etag, false)
+}
+
+// etagListMatchesStrongly evaluates If-Match (RFC 9110 §13.1.1): "*" or
+// any entity tag equal to etag under strong comparison, which a weak tag
+// never passes.
+func etagListMatchesStrongly(list, etag []byte) bool {
+	return etagListMatchesHow(list, etag, true)
+}
+
+func etagListMatchesHow(list, etag []byte, strong bool) bool {
 	for i := 0; i < len(list); {
 		switch b := list[i]; {
 		case b == ' ' || b == '\t' || b == ',':
@@ -31,7 +42,8 @@ func etagListMatches(list, etag []byte) bool {
 		case b == '*':
 			return true
 		default:
-			if httpwire.HasPrefixFold(list[i:], "W/") {
+			weak := httpwire.HasPrefixFold(list[i:], "W/")
+			if weak {
 				i += 2
 			}
 			if i >= len(list) || list[i] != '"' {
@@ -44,7 +56,7 @@ func etagListMatches(list, etag []byte) bool {
 			if j == len(list) {
 				return false
 			}
-			if string(list[i:j+1]) == string(etag) {
+			if string(list[i:j+1]) == string(etag) && !(strong && weak) {
 				return true
 			}
 			i = j + 1

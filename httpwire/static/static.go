@@ -218,8 +218,29 @@ func (a *answer) file(dst []byte, f *os.File, fi fs.FileInfo, base, real string)
 		lastModified = time.Time{}
 	}
 
-	// Preconditions, RFC 9110 §13.2.2: If-None-Match, and only without it
-	// If-Modified-Since (§13.1.3).
+	// Preconditions, in the order of RFC 9110 §13.2.2: If-Match, and only
+	// without it If-Unmodified-Since, then If-None-Match, and only without
+	// it If-Modified-Since.
+	failed := false
+	if im := req.Field("If-Match"); im != nil {
+		failed = !etagListMatchesStrongly(im, etag)
+	} else if ius := req.Field("If-Unmodified-Since"); ius != nil {
+		if t, ok := httpwire.ParseHTTPDate(ius); ok && mod.Unix() > t.Unix() {
+			failed = true
+		}
+	}
+	if failed {
+		const msg = "412 precondition failed\n"
+		dst = a.statusLine(dst, 412)
+		dst = append(dst, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
+		dst = strconv.AppendInt(dst, int64(len(msg)), 10)
+		dst = append(dst, "\r\n"...)
+		dst = httpwire.AppendHeadEnd(dst, a.keep, req.Minor)
+		if !a.isHead {
+			dst = append(dst, msg...)
+		}
+		return Response{Head: dst, Keep: a.keep}
+	}
 	notModified := false
 	if inm := req.Field("If-None-Match"); inm != nil {
 		notModified = etagListMatches(inm, etag)

@@ -439,6 +439,18 @@ func TestStaticConditional(t *testing.T) {
 		// If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2):
 		// a change within the same second is seen.
 		{"If-None-Match other", []string{"If-None-Match", `"0-e"`, "If-Modified-Since", lastMod}, 200},
+		// If-Match and If-Unmodified-Since come first (RFC 9110 §13.2.2):
+		// a false one is 412 (§13.1.1, §13.1.4).
+		{"If-Match", []string{"If-Match", etag}, 200},
+		{"If-Match list", []string{"If-Match", `"a", ` + etag}, 200},
+		{"If-Match star", []string{"If-Match", "*"}, 200},
+		{"If-Match other", []string{"If-Match", `"nope"`}, 412},
+		{"If-Match weak is never strong", []string{"If-Match", "W/" + etag}, 412},
+		{"If-Match other wins over If-None-Match", []string{"If-Match", `"nope"`, "If-None-Match", etag}, 412},
+		{"If-Unmodified-Since equal", []string{"If-Unmodified-Since", lastMod}, 200},
+		{"If-Unmodified-Since earlier", []string{"If-Unmodified-Since", staticMod.Add(-time.Hour).Format(http.TimeFormat)}, 412},
+		{"If-Unmodified-Since garbage is ignored", []string{"If-Unmodified-Since", "yesterday"}, 200},
+		{"If-Unmodified-Since ignored with If-Match", []string{"If-Match", etag, "If-Unmodified-Since", staticMod.Add(-time.Hour).Format(http.TimeFormat)}, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -446,7 +458,11 @@ func TestStaticConditional(t *testing.T) {
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
 			}
-			if tt.status == 304 {
+			if tt.status == 412 {
+				if strings.Contains(string(body), "console.log") || resp.Status != "412 Precondition Failed" {
+					t.Errorf("%s with the body %q, want 412 Precondition Failed without the file", resp.Status, body)
+				}
+			} else if tt.status == 304 {
 				if len(body) != 0 || resp.Header.Get("ETag") != etag || resp.Header.Get("Content-Type") != "" {
 					t.Errorf("304 with body %q, header %v", body, resp.Header)
 				}
