@@ -174,7 +174,7 @@ func (l *listReader) frame(p []byte) {
 func (l *listReader) entries(list []listEntry, ents []os.DirEntry) []listEntry {
 	for _, e := range ents {
 		name := e.Name()
-		if name[0] == '.' {
+		if name[0] == '.' || !servableName(name) {
 			continue
 		}
 		var fi fs.FileInfo
@@ -277,4 +277,16 @@ func appendSize(dst []byte, n int64) []byte {
 	}
 	dst = strconv.AppendFloat(dst, v, 'f', 1, 64)
 	return append(dst, ' ', units[i], 'i', 'B')
+}
+
+// servableName reports whether a request can name the file: a path with a
+// byte parseFileTarget refuses is 400, so such a name is not listed
+// either, as a dotfile is not.
+func servableName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if refusedPathByte(name[i]) {
+			return false
+		}
+	}
+	return true
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -991,5 +992,31 @@ func TestStaticLargeListing(t *testing.T) {
 	resp, body = s.get(t, "HEAD", "/many/")
 	if resp.StatusCode != 200 || len(body) != 0 {
 		t.Errorf("HEAD: %d with %d body bytes", resp.StatusCode, len(body))
+	}
+}
+
+// TestStaticListingLinksAreServed: every link of a listing leads to its
+// file; names the server refuses to serve (a backslash or a control
+// character makes a path 400) are left out, as dotfiles are.
+func TestStaticListingLinksAreServed(t *testing.T) {
+	s := startStatic(t)
+	dir := filepath.Join(s.dir, "odd")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"back\\slash.txt", "new\nline.txt", "esc\x1b[31m.txt", "tab\t.txt", "del\x7f.txt", "ok é.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, body := s.get(t, "GET", "/odd/")
+	hrefs := regexp.MustCompile(`href="\./([^"]*)"`).FindAllStringSubmatch(string(body), -1)
+	if len(hrefs) != 1 {
+		t.Errorf("listing links %q, want only the one to ok é.txt:\n%s", hrefs, body)
+	}
+	for _, h := range hrefs {
+		if resp, _ := s.get(t, "GET", "/odd/"+h[1]); resp.StatusCode != 200 {
+			t.Errorf("link %q: status %d, want 200", h[1], resp.StatusCode)
+		}
 	}
 }

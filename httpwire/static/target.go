@@ -63,7 +63,7 @@ func parseFileTarget(t []byte) (urlPath string, query []byte, slash bool, status
 				return "", nil, false, 400 // an encoded separator
 			}
 		}
-		if b == '\\' || b < 0x20 || b == 0x7f {
+		if refusedPathByte(b) {
 			return "", nil, false, 400
 		}
 		dec = append(dec, b)
@@ -81,6 +81,10 @@ func parseFileTarget(t []byte) (urlPath string, query []byte, slash bool, status
 	}
 	return urlPath, query, slash, 0
 }
+
+// refusedPathByte reports whether a byte of a decoded path makes it 400:
+// a backslash (a separator on other systems) or a control character.
+func refusedPathByte(b byte) bool { return b == '\\' || b < 0x20 || b == 0x7f }
 
 // hasDotSegment reports whether a slash-separated path has a segment that
 // starts with '.': a dotfile or dot-directory, never served.
