@@ -87,7 +87,8 @@ func hasPrefixFold(b []byte, s string) bool {
 
 // FuzzInjector checks that for any document and any split into writes,
 // the output is the document with the tag inserted exactly once, at a
-// place the Injector's doc allows; that the Injector over the split equals
+// place the Injector's doc allows, and exactly where referenceInsertion
+// puts it (never in raw text); that the Injector over the split equals
 // InjectHTML on the whole; and that ChunkedInjector over a chunked
 // encoding of the document (chunks cut by the same split, with extensions
 // and a trailer) decodes to the same bytes, trailer untouched.
@@ -95,6 +96,9 @@ func FuzzInjector(f *testing.F) {
 	for i, doc := range htmlSeeds {
 		f.Add([]byte(doc), []byte{byte(i), 1, 7})
 		f.Add([]byte(doc), []byte{})
+	}
+	for i, tt := range rawTextTests {
+		f.Add([]byte(tt.in), []byte{byte(i % 5), 2})
 	}
 	f.Add([]byte("<head>"), []byte{1})
 	f.Add([]byte("<body>"), []byte{0, 2, 0, 3})
@@ -112,6 +116,9 @@ func FuzzInjector(f *testing.F) {
 		beforeBody := hasPrefixFold(doc[k:], "<body") && (len(doc) == k+5 || isTagEnd(doc[k+5]))
 		if k != len(doc) && !afterHead && !beforeBody {
 			t.Fatalf("InjectHTML(%q): tag at %d, after %q, before %q: neither after <head>, before <body nor at the end", doc, k, doc[:k], doc[k:])
+		}
+		if r := referenceInsertion(doc); !bytes.Equal(want, slices.Concat(doc[:r], tag, doc[r:])) {
+			t.Fatalf("InjectHTML(%q) = %q: want the tag at %d, after %q", doc, want, r, doc[:r])
 		}
 
 		var j Injector
@@ -176,6 +183,113 @@ func FuzzInjector(f *testing.F) {
 			t.Fatalf("ChunkedInjector on %q:\n got %q | %q\nwant %q | %q", body, data, tr, want, trailer)
 		}
 	})
+}
+
+// referenceInsertion returns where the tag goes in doc, found as the
+// Injector's doc says but by reading the whole document with lookahead
+// rather than byte by byte. It reads HTML the way the Injector does, which
+// is simpler than a browser: a comment ends at the first "-->" after
+// "<!--"; a quote anywhere in a <head>, raw text start tag or end tag
+// opens a quoted run; the attributes of other tags are not read.
+func referenceInsertion(doc []byte) int {
+	ld := asciiLower(doc)
+	for i := 0; ; {
+		lt := bytes.IndexByte(ld[i:], '<')
+		if lt < 0 {
+			return len(doc)
+		}
+		i += lt
+		if bytes.HasPrefix(ld[i:], []byte("<!--")) {
+			end := bytes.Index(ld[i+4:], []byte("-->"))
+			if end < 0 {
+				return len(doc)
+			}
+			i += 4 + end + 3
+			continue
+		}
+		name := ""
+		for _, n := range []string{"head", "body", "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"} {
+			if tagFollows(ld[i+1:], n) {
+				name = n
+			}
+		}
+		switch name {
+		case "":
+			i++
+		case "body":
+			return i
+		case "head":
+			return min(tagClose(ld, i+1+len(name))+1, len(doc))
+		default:
+			content := tagClose(ld, i+1+len(name)) + 1
+			end := rawTextEnd(ld, content, name)
+			if content > len(ld) || end == len(ld) {
+				return len(doc)
+			}
+			i = tagClose(ld, end+2+len(name)) + 1
+			if i > len(ld) {
+				return len(doc)
+			}
+		}
+	}
+}
+
+// rawTextEnd returns the index of the end tag of the raw text element name
+// whose content starts at ld[from], or len(ld).
+func rawTextEnd(ld []byte, from int, name string) int {
+	if name == "plaintext" {
+		return len(ld)
+	}
+	// In a script, "<!--" starts an escape that "-->" ends, and "<script"
+	// in an escape starts a double escape that "</script" only ends
+	// (WHATWG HTML, script data escaped states). The dashes of "<!--"
+	// count for "-->".
+	const scriptData, escaped, doubleEscaped = 0, 1, 2
+	mode := scriptData
+	for j := from; j < len(ld); j++ {
+		switch rest := ld[j:]; {
+		case bytes.HasPrefix(rest, []byte("</")) && tagFollows(rest[2:], name):
+			if mode != doubleEscaped {
+				return j
+			}
+			mode = escaped
+			j += len("</") + len(name) // and the delimiter, with j++
+		case name != "script":
+		case mode == scriptData && bytes.HasPrefix(rest, []byte("<!--")):
+			mode = escaped
+			j += len("<!-") // and the last '-', with j++
+		case mode == escaped && bytes.HasPrefix(rest, []byte("<")) && tagFollows(rest[1:], "script"):
+			mode = doubleEscaped
+			j += len("<script")
+		case mode != scriptData && rest[0] == '>' && ld[j-1] == '-' && ld[j-2] == '-':
+			mode = scriptData
+		}
+	}
+	return len(ld)
+}
+
+// tagFollows reports whether b starts with name and a character that ends
+// a tag name.
+func tagFollows(b []byte, name string) bool {
+	return len(b) > len(name) && string(b[:len(name)]) == name && strings.IndexByte(" \t\n\r\f/>", b[len(name)]) >= 0
+}
+
+// tagClose returns the index of the '>' that closes the tag whose name
+// ends at ld[from], skipping quoted runs, or len(ld).
+func tagClose(ld []byte, from int) int {
+	for j := from; j < len(ld); j++ {
+		switch ld[j] {
+		case '"', '\'':
+			end := bytes.IndexByte(ld[j+1:], ld[j])
+			if end < 0 {
+				return len(ld)
+			}
+			j += 1 + end
+		case '>':
+			return j
+		}
+	}
+	return len(ld)
 }
 
 // decodeChunked decodes a whole chunked body with httpwire's scanner: its

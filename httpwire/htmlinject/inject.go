@@ -5,6 +5,7 @@
 package htmlinject
 
 import (
+	"bytes"
 	"strconv"
 
 	"reloadproxy/httpwire"
@@ -14,17 +15,23 @@ import (
 // after the <head ...> start tag, else right before the first <body, else at
 // the end. It never buffers the page: at most the few bytes of a tag name
 // split across two writes are held back. Comments are skipped, so a
-// commented-out <head> does not count.
+// commented-out <head> does not count, and so is the content of the
+// elements the tokenizer reads as raw text (rawTextElements): a tag there
+// would be text, or would end the page's <script> early.
 //
 // The zero value is not usable; call Reset with the tag first.
 type Injector struct {
 	tag   []byte
 	state injectState
-	match int // bytes of "<head"/"<body" matched so far (in held)
+	match int // bytes matched so far of "<head"/"<body" (in held), of raw, or of "script"
 	quote byte
 	held  [8]byte
 	nheld int
 	done  bool // the tag was emitted
+
+	raw    string       // the raw text element being read, from rawTextElements
+	escape scriptEscape // where a script's content stands with respect to "<!--"
+	dashes int          // '-' in a row in an escaped script, up to 2
 }
 
 type injectState uint8
@@ -39,6 +46,42 @@ const (
 	injCommentDash             // after "-" inside a comment
 	injCommentEnd              // after "--" inside a comment
 	injHeadAttrs               // inside <head ...>, up to its '>'
+	injRawName                 // matching a raw text element's name after '<'
+	injRawStartTag             // inside <script ...>, up to its '>'
+	injRawText                 // in a raw text element's content
+	injRawLT                   // after '<' in raw text
+	injRawEndName              // matching the element's name after "</"
+	injRawEndTag               // inside </script ...>, up to its '>'
+	injScriptBang              // after "<!" or "<!-" in a script
+	injScriptStart             // matching "script" after '<' in an escaped script
+	injPlaintext               // after <plaintext>: the rest is text
+)
+
+// rawTextElements are the elements whose content the tokenizer reads as
+// RCDATA, raw text or script data, up to their end tag, or as PLAINTEXT,
+// to the end (WHATWG HTML §13.2.5.2-5; <noscript> as with scripting on, as
+// in browsers). No name is a prefix of another.
+var rawTextElements = [...]string{"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"}
+
+// rawTextInitials has bit c-'a' set for the first letter c of each of
+// rawTextElements.
+var rawTextInitials = func() (bits uint32) {
+	for _, name := range rawTextElements {
+		bits |= 1 << (name[0] - 'a')
+	}
+	return bits
+}()
+
+// scriptEscape is where a script's content stands with respect to "<!--"
+// (WHATWG HTML, the script data escaped and double escaped states): old
+// pages wrap document.write("<script>...</script>") that way, and there
+// that "</script>" does not end the element.
+type scriptEscape uint8
+
+const (
+	notEscaped    scriptEscape = iota
+	escaped                    // after "<!--": "-->" ends it, "<script" double-escapes
+	doubleEscaped              // after "<!--" and "<script": "</script" only ends the double escape
 )
 
 // Reset prepares the injector for a new document.
@@ -58,15 +101,19 @@ func (j *Injector) Append(dst, p []byte) []byte {
 		c := p[i]
 		switch j.state {
 		case injText:
-			if c == '<' {
-				j.state = injLT
-				// Hold '<' until we know whether <body follows, since
-				// the tag goes before it.
-				dst = append(dst, p[start:i]...)
-				start = i + 1
-				j.held[0], j.nheld = '<', 1
-				j.match = 0
+			// Only a '<' can start a tag: skip to one.
+			k := bytes.IndexByte(p[i:], '<')
+			if k < 0 {
+				return append(dst, p[start:]...)
 			}
+			i += k
+			j.state = injLT
+			// Hold '<' until we know whether <body follows, since the tag
+			// goes before it.
+			dst = append(dst, p[start:i]...)
+			start = i + 1
+			j.held[0], j.nheld = '<', 1
+			j.match = 0
 		case injLT:
 			switch {
 			case c == '!':
@@ -81,6 +128,10 @@ func (j *Injector) Append(dst, p []byte) []byte {
 			default:
 				dst = j.appendHeld(dst)
 				start = i
+				if name := nextRawName("", c); name != "" {
+					j.state, j.raw, j.match = injRawName, name, 1
+					continue
+				}
 				j.state = injText
 				i-- // look at c again as text ('<' may start a tag)
 			}
@@ -122,14 +173,7 @@ func (j *Injector) Append(dst, p []byte) []byte {
 			j.state = injText
 			i--
 		case injHeadAttrs:
-			switch {
-			case j.quote != 0:
-				if c == j.quote {
-					j.quote = 0
-				}
-			case c == '"' || c == '\'':
-				j.quote = c
-			case c == '>':
+			if j.tagEnds(c) {
 				dst = append(dst, p[start:i+1]...)
 				dst = append(dst, j.tag...)
 				j.done = true
@@ -167,9 +211,150 @@ func (j *Injector) Append(dst, p []byte) []byte {
 			default:
 				j.state = injComment
 			}
+		default: // the raw text states
+			n := j.readRawText(p[i:])
+			i += n - 1 // p[i+n:] is text
 		}
 	}
 	return append(dst, p[start:]...)
+}
+
+// readRawText reads p in the raw text states (a raw text element's start
+// tag, content and end tag), where nothing is held or inserted, and
+// returns how many bytes it read: all of p, or fewer if the element ended
+// or its name turned out to be another tag's; the rest of p is then text.
+func (j *Injector) readRawText(p []byte) int {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch j.state {
+		case injRawName:
+			if j.match < len(j.raw) && lower(c) == j.raw[j.match] {
+				j.match++
+				continue
+			}
+			if j.match == len(j.raw) && isTagEnd(c) {
+				// A self-closing <script/> has content all the same.
+				if c == '>' {
+					j.enterRawText()
+				} else {
+					j.state = injRawStartTag
+				}
+				continue
+			}
+			if name := nextRawName(j.raw[:j.match], c); name != "" {
+				j.raw = name // <title> after <t, guessed <textarea>
+				j.match++
+				continue
+			}
+			j.state = injText // another tag (<p>, <span>, <scripts>)
+			return i
+		case injRawStartTag:
+			if j.tagEnds(c) {
+				j.enterRawText()
+			}
+		case injRawText:
+			if j.escape == notEscaped {
+				// Only a '<' can end it: skip to one.
+				k := bytes.IndexByte(p[i:], '<')
+				if k < 0 {
+					return len(p)
+				}
+				i += k
+				j.state, j.dashes = injRawLT, 0
+				continue
+			}
+			switch c {
+			case '<':
+				j.state, j.dashes = injRawLT, 0
+			case '-':
+				j.dashes = min(j.dashes+1, 2)
+			case '>':
+				if j.dashes == 2 {
+					j.escape = notEscaped // "-->"
+				}
+				j.dashes = 0
+			default:
+				j.dashes = 0
+			}
+		case injRawLT:
+			switch {
+			case c == '/':
+				j.state, j.match = injRawEndName, 0
+			case c == '!' && j.raw == "script" && j.escape == notEscaped:
+				j.state = injScriptBang
+			case lower(c) == 's' && j.escape == escaped:
+				j.state, j.match = injScriptStart, 1
+			default:
+				j.state = injRawText
+				i--
+			}
+		case injRawEndName:
+			if j.match == len(j.raw) && isTagEnd(c) {
+				switch {
+				case j.escape == doubleEscaped:
+					j.state, j.escape = injRawText, escaped
+				case c == '>':
+					j.state = injText
+					return i + 1
+				default:
+					j.state = injRawEndTag // attributes, which an end tag may have
+				}
+				continue
+			}
+			if j.match < len(j.raw) && lower(c) == j.raw[j.match] {
+				j.match++
+				continue
+			}
+			j.state = injRawText
+			i--
+		case injRawEndTag:
+			if j.tagEnds(c) {
+				j.state = injText
+				return i + 1
+			}
+		case injScriptBang:
+			if c == '-' {
+				if j.dashes++; j.dashes == 2 {
+					// "<!--": the dashes also count towards "-->", so
+					// "<!-->" is an empty escape.
+					j.state, j.escape = injRawText, escaped
+				}
+				continue
+			}
+			j.state = injRawText
+			i--
+		case injScriptStart:
+			if j.match == len("script") && isTagEnd(c) {
+				j.state, j.escape = injRawText, doubleEscaped
+				continue
+			}
+			if j.match < len("script") && lower(c) == "script"[j.match] {
+				j.match++
+				continue
+			}
+			j.state = injRawText
+			i--
+		case injPlaintext:
+			return len(p)
+		}
+	}
+	return len(p)
+}
+
+// tagEnds reports whether c is the '>' that ends the tag being read, in
+// which a quote starts a quoted run that may hold a '>'.
+func (j *Injector) tagEnds(c byte) bool {
+	switch {
+	case j.quote != 0:
+		if c == j.quote {
+			j.quote = 0
+		}
+	case c == '"' || c == '\'':
+		j.quote = c
+	case c == '>':
+		return true
+	}
+	return false
 }
 
 // Finish ends the document, appending what was held back and, if no place
@@ -181,6 +366,31 @@ func (j *Injector) Finish(dst []byte) []byte {
 	dst = j.appendHeld(dst)
 	j.done = true
 	return append(dst, j.tag...)
+}
+
+// enterRawText starts the content of the raw text element j.raw, after its
+// start tag.
+func (j *Injector) enterRawText() {
+	j.state, j.escape, j.dashes = injRawText, notEscaped, 0
+	if j.raw == "plaintext" {
+		j.state = injPlaintext
+	}
+}
+
+// nextRawName returns the element of rawTextElements whose name starts with
+// prefix (lower case) and then c, ASCII case-insensitively, or "" if none
+// does.
+func nextRawName(prefix string, c byte) string {
+	c = lower(c)
+	if c < 'a' || c > 'z' || prefix == "" && rawTextInitials&(1<<(c-'a')) == 0 {
+		return "" // most tags, at one look
+	}
+	for _, name := range rawTextElements {
+		if len(name) > len(prefix) && name[len(prefix)] == c && name[:len(prefix)] == prefix {
+			return name
+		}
+	}
+	return ""
 }
 
 func (j *Injector) appendHeld(dst []byte) []byte {

@@ -168,3 +168,110 @@ func TestInjectable(t *testing.T) {
 		})
 	}
 }
+
+// rawTextTests are documents where a <head or <body sits in the content of
+// an element the tokenizer reads as RCDATA, raw text, script data or
+// PLAINTEXT (WHATWG HTML §13.2.5.2-5), where the tag must not go.
+var rawTextTests = []struct {
+	name, in, want string
+}{
+	{"body in script", `<!doctype html><script>let t="<body>"</script><body>x</body>`,
+		`<!doctype html><script>let t="<body>"</script>` + testTag + `<body>x</body>`},
+	{"head in script after a comment", `<!-- <head> --><script>var s="<head>"</script><head>x`,
+		`<!-- <head> --><script>var s="<head>"</script><head>` + testTag + `x`},
+	{"head only in script: at the end", `<script>"<head>"</script><p>`, `<script>"<head>"</script><p>` + testTag},
+	{"body in style", `<style>/* <body> */</style><body>`, `<style>/* <body> */</style>` + testTag + `<body>`},
+	{"head in textarea", `<textarea><head></textarea><head>`, `<textarea><head></textarea><head>` + testTag},
+	{"body in title", `<title><body></title><body>`, `<title><body></title>` + testTag + `<body>`},
+	{"body in xmp", `<xmp><body></xmp><body>`, `<xmp><body></xmp>` + testTag + `<body>`},
+	{"body in iframe", `<iframe><body></iframe><body>`, `<iframe><body></iframe>` + testTag + `<body>`},
+	{"body in noembed", `<noembed><body></noembed><body>`, `<noembed><body></noembed>` + testTag + `<body>`},
+	{"body in noframes", `<noframes><body></noframes><body>`, `<noframes><body></noframes>` + testTag + `<body>`},
+	{"head in noscript", `<noscript><head></noscript><head>`, `<noscript><head></noscript><head>` + testTag},
+	{"plaintext never ends", `<plaintext><head></plaintext><body>`, `<plaintext><head></plaintext><body>` + testTag},
+	{"upper case", `<SCRIPT>"<BODY>"</SCRIPT ><BODY>`, `<SCRIPT>"<BODY>"</SCRIPT >` + testTag + `<BODY>`},
+	{"mixed case", `<ScRiPt>"<body>"</sCrIpT><body>`, `<ScRiPt>"<body>"</sCrIpT>` + testTag + `<body>`},
+	{"end tag with slash", "<style><head></style/><head>", "<style><head></style/><head>" + testTag},
+	{"end tag with tab and newline", "<title><body></title\t\n><body>", "<title><body></title\t\n>" + testTag + "<body>"},
+	{"scripts does not end script", `<script>"</scripts><body>"</script><body>`, `<script>"</scripts><body>"</script>` + testTag + `<body>`},
+	{"other end tag does not end style", `<style></script><body></style><body>`, `<style></script><body></style>` + testTag + `<body>`},
+	{"end tag split by <", `<script></scr</script><body>`, `<script></scr</script>` + testTag + `<body>`},
+	{"unterminated script: at the end", `<script><body></script`, `<script><body></script` + testTag},
+	{"start tag attribute with >", `<script data-x="a>b">"<body>"</script><body>`, `<script data-x="a>b">"<body>"</script>` + testTag + `<body>`},
+	{"start tag attribute with <body>", `<script data-x='<body>'>"<body>"</script><body>`, `<script data-x='<body>'>"<body>"</script>` + testTag + `<body>`},
+	{"self-closing script is still raw text", `<script/>"<body>"</script><body>`, `<script/>"<body>"</script>` + testTag + `<body>`},
+	{"end tag attribute with <body>", `<script></script x="<body>"><body>`, `<script></script x="<body>">` + testTag + `<body>`},
+	{"scripts is not script", `<scripts><body>`, `<scripts>` + testTag + `<body>`},
+	{"scrip is not script", `<scrip><body>`, `<scrip>` + testTag + `<body>`},
+	{"commented script start", `<!-- <script> --><body>`, `<!-- <script> -->` + testTag + `<body>`},
+	{"comment in textarea is text", `<textarea><!--</textarea><body>-->`, `<textarea><!--</textarea>` + testTag + `<body>-->`},
+	{"script: escaped end tag still ends", `<script><!--</script><body>`, `<script><!--</script>` + testTag + `<body>`},
+	{"script: double-escaped end tag does not end", `<script><!--<script></script><body>--></script><body>`,
+		`<script><!--<script></script><body>--></script>` + testTag + `<body>`},
+	{"script: --> leaves the double escape", `<script><!--<script>--></script><body>`, `<script><!--<script>--></script>` + testTag + `<body>`},
+	{"script: <!--> is an empty escape", `<script><!--><script></script><body>`, `<script><!--><script></script>` + testTag + `<body>`},
+	{"script: <scripts> does not double-escape", `<script><!--<scripts></script><body>`, `<script><!--<scripts></script>` + testTag + `<body>`},
+	{"head after a title", "<html><title>t</title><head><meta>", "<html><title>t</title><head>" + testTag + "<meta>"},
+}
+
+func TestInjectHTMLSkipsRawText(t *testing.T) {
+	for _, tt := range rawTextTests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(InjectHTML(nil, []byte(tt.in), []byte(testTag))); got != tt.want {
+				t.Errorf("whole:\n got %q\nwant %q", got, tt.want)
+			}
+			for i := 0; i <= len(tt.in); i++ {
+				if got := injectPieces([]byte(tt.in), i, len(tt.in)); got != tt.want {
+					t.Fatalf("split at %d:\n got %q\nwant %q", i, got, tt.want)
+				}
+			}
+			if got := injectPieces([]byte(tt.in), 1, 1); got != tt.want {
+				t.Errorf("a byte at a time:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// injectPieces runs an Injector over doc written as a first piece of first
+// bytes, then pieces of size bytes.
+func injectPieces(doc []byte, first, size int) string {
+	var j Injector
+	j.Reset([]byte(testTag))
+	out := j.Append(nil, doc[:first])
+	for p := doc[first:]; len(p) > 0; p = p[min(size, len(p)):] {
+		out = j.Append(out, p[:min(size, len(p))])
+	}
+	return string(j.Finish(out))
+}
+
+// injectBenchmarks are pages for BenchmarkInjector: where the tag is found
+// early, after a long inline script, and nowhere.
+var injectBenchmarks = []struct {
+	name string
+	doc  []byte
+}{
+	{"head first", []byte(htmlSeeds[len(htmlSeeds)-1])},
+	{"script before body", []byte("<!doctype html><html><script>" + strings.Repeat("if (a<b && c>d) { s = '<p>'; }\n", 2048) +
+		"</script><body>" + strings.Repeat("<p>text</p>\n", 64))},
+	{"no place", []byte(strings.Repeat("<p class=\"x\">some text, <b>bold</b> <!-- note --></p>\n", 1024))},
+}
+
+func BenchmarkInjector(b *testing.B) {
+	tag := []byte(fuzzTag)
+	for _, bb := range injectBenchmarks {
+		b.Run(bb.name, func(b *testing.B) {
+			dst := make([]byte, 0, len(bb.doc)+len(tag))
+			var j Injector
+			b.SetBytes(int64(len(bb.doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				j.Reset(tag)
+				out := dst
+				for p := bb.doc; len(p) > 0; p = p[min(4096, len(p)):] {
+					out = j.Append(out, p[:min(4096, len(p))])
+				}
+				dst = j.Finish(out)[:0]
+			}
+		})
+	}
+}
