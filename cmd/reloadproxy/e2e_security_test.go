@@ -690,7 +690,7 @@ func TestSecurityRequestFraming(t *testing.T) {
 			request: "GET /who HTTP/1.1\r\nHost: localhost:" + port + "\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\n" +
 				"X-Forwarded-For: 203.0.113.7\r\nForwarded: for=203.0.113.7;proto=https\r\n\r\n",
 			want: "GET /who HTTP/1.1\r\nHost: localhost:" + port + "\r\n" +
-				"Forwarded: for=203.0.113.7;proto=https, for=\"127.0.0.1:%[1]d\";host=\"localhost:" + port + "\";proto=http\r\n" +
+				"Forwarded: for=203.0.113.7, for=\"127.0.0.1:%[1]d\";host=\"localhost:" + port + "\";proto=http\r\n" +
 				"X-Forwarded-For: 203.0.113.7, 127.0.0.1\r\nX-Forwarded-Host: localhost:" + port + "\r\nX-Forwarded-Proto: http\r\n\r\n",
 		},
 		{
