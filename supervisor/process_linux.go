@@ -19,14 +19,31 @@ import (
 // before the backend was started.
 var errAddrInUse = errors.New("address already in use")
 
-// children holds the pids of the backends started by every Supervisor of
-// this process that have not been reaped yet. The stray scan leaves them
-// alone. mu is held from fork to registration so that a concurrent scan
-// never sees an unregistered backend.
+// errKilled is the start error of a process after Kill.
+var errKilled = errors.New("supervisor: killed, starting nothing more")
+
+// children holds the backends and builds started by every Supervisor of
+// this process that have not been reaped yet, by pid. The stray scan leaves
+// them alone; Kill finds its own there. mu is held from fork to
+// registration (p.pid included) so that a concurrent scan never sees an
+// unregistered child, and a Kill never misses one. mu also guards
+// Supervisor.killed.
 var children = struct {
 	mu   sync.Mutex
-	pids map[int]struct{}
-}{pids: map[int]struct{}{}}
+	pids map[int]child
+}{pids: map[int]child{}}
+
+// child is a registered backend or build, and the Supervisor that runs it.
+type child struct {
+	sup *Supervisor
+	p   *process
+}
+
+// strayMu is held while strays are killed and reaped (killStrays, and
+// drainGroup's reaps). A stray's pid may be reused as soon as it is
+// reaped: no goroutine may kill a stray it found while another one reaps
+// it, as a Kill during a stop would.
+var strayMu sync.Mutex
 
 // testHookStarted, if set, runs on the process goroutine after the start.
 var testHookStarted func()
@@ -66,7 +83,7 @@ func (s *Supervisor) runProcess(p *process) {
 		s.procC <- procMsg{p: p, exited: true, startErr: errAddrInUse}
 		return
 	}
-	runChild(p, s.procC, func(int) []int { return killStrays() })
+	s.runChild(p, s.procC, func(int) []int { return killStrays() })
 }
 
 // runBuild starts the build p and waits for it, like runProcess, posting on
@@ -75,20 +92,21 @@ func (s *Supervisor) runProcess(p *process) {
 // be running whose own reparented descendants would look the same (they are
 // found at the backend's next exit, or when Run returns).
 func (s *Supervisor) runBuild(p *process) {
-	runChild(p, s.buildC, func(pid int) []int { drainGroup(pid); return nil })
+	s.runChild(p, s.buildC, func(pid int) []int { drainGroup(pid); return nil })
 }
 
 // runChild starts p.cmd in its own process group, posts a started procMsg
 // on c, waits for the child, kills what is left of its group, calls cleanup
 // with its pid while the child is a zombie (so the pid and the group id
 // cannot be reused), reaps it and posts the exited procMsg, with the pids
-// cleanup returns as strays.
+// cleanup returns as strays. After Kill it starts nothing and posts
+// errKilled.
 //
 // The goroutine locks its OS thread and never unlocks it: Pdeathsig is tied
 // to the thread that forked, so that thread must live as long as the child.
 // The goroutine returns only after the child has been reaped, and the
 // runtime then ends the locked thread.
-func runChild(p *process, c chan<- procMsg, cleanup func(pid int) []int) {
+func (s *Supervisor) runChild(p *process, c chan<- procMsg, cleanup func(pid int) []int) {
 	runtime.LockOSThread()
 	post := func(m procMsg) {
 		m.p = p
@@ -96,20 +114,23 @@ func runChild(p *process, c chan<- procMsg, cleanup func(pid int) []int) {
 	}
 	children.mu.Lock()
 	startedAt := time.Now()
-	err := p.cmd.Start()
+	err := errKilled
+	if !s.killed {
+		err = p.cmd.Start()
+	}
 	var pid int
 	if err == nil {
 		pid = p.cmd.Process.Pid
-		children.pids[pid] = struct{}{}
+		p.mu.Lock()
+		p.pid = pid
+		p.mu.Unlock()
+		children.pids[pid] = child{sup: s, p: p}
 	}
 	children.mu.Unlock()
 	if err != nil {
 		post(procMsg{exited: true, startErr: err})
 		return
 	}
-	p.mu.Lock()
-	p.pid = pid
-	p.mu.Unlock()
 	post(procMsg{startedAt: startedAt})
 	if testHookStarted != nil {
 		testHookStarted()
@@ -157,7 +178,9 @@ func drainGroup(pgid int) {
 				continue
 			}
 			if m.ppid == self {
+				strayMu.Lock()
 				reap(m.pid)
+				strayMu.Unlock()
 				continue
 			}
 			if m.state != 'Z' {
@@ -220,11 +243,57 @@ func addrAnswers(addr string) bool {
 	return true
 }
 
+// Kill kills the backend's and the build's process groups with SIGKILL,
+// waits (a second at most) until they have exited, then kills and reaps the
+// strays, as after every exit of the backend: for a program that must exit
+// at once (a second Ctrl+C) without leaving behind the backend's
+// descendants, which Pdeathsig alone would. The strays are those of the whole
+// process (see the package doc, "Processes"). From then on the Supervisor
+// starts no process. Safe from any goroutine, also while Run stops; Run
+// still returns as usual.
+func (s *Supervisor) Kill() {
+	children.mu.Lock()
+	s.killed = true
+	var mine []*process
+	for _, c := range children.pids {
+		if c.sup == s {
+			mine = append(mine, c.p)
+		}
+	}
+	children.mu.Unlock()
+	for _, p := range mine {
+		p.signalGroup(syscall.SIGKILL)
+	}
+	// Once a leader has exited, its children are reparented here: strays.
+	deadline := time.Now().Add(time.Second)
+	for _, p := range mine {
+		p.awaitGone(deadline)
+	}
+	killStrays()
+}
+
+// awaitGone waits until the child has exited (gone), or until deadline.
+func (p *process) awaitGone(deadline time.Time) {
+	backoff := 100 * time.Microsecond
+	for {
+		p.mu.Lock()
+		gone := p.gone
+		p.mu.Unlock()
+		if gone || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 10*time.Millisecond)
+	}
+}
+
 // killStrays kills and reaps the children of this process that no
 // Supervisor started: descendants of a backend, reparented here because this
 // process is a subreaper. Killing one reparents its own children here, so it
 // scans again until none is left. It returns the pids it killed.
 func killStrays() []int {
+	strayMu.Lock()
+	defer strayMu.Unlock()
 	self := os.Getpid()
 	var killed []int
 	for round := 0; round < 100; round++ {
@@ -279,7 +348,7 @@ func reap(pid int) {
 
 // childPids returns the pids whose parent is ppid, from /proc/*/stat,
 // except those in skip.
-func childPids(ppid int, skip map[int]struct{}) []int {
+func childPids(ppid int, skip map[int]child) []int {
 	var pids []int
 	eachProc(func(pi procInfo) {
 		if _, ok := skip[pi.pid]; !ok && pi.ppid == ppid {

@@ -23,6 +23,9 @@ func setProcAttr(*exec.Cmd)                {}
 func killGroup(int, syscall.Signal)        {}
 func signalName(sig syscall.Signal) string { return "signal " + strconv.Itoa(int(sig)) }
 
+// Kill does nothing: no process is ever started.
+func (s *Supervisor) Kill() {}
+
 func (s *Supervisor) runProcess(p *process) {
 	s.procC <- procMsg{p: p, exited: true, startErr: errUnsupported}
 }

@@ -56,6 +56,10 @@
 // its own pid. A program that embeds a Supervisor must therefore not start
 // other child processes of its own while Run runs; several Supervisors in
 // one process know each other's children and leave them alone.
+//
+// A program that must exit at once, without waiting for Run's stop (a
+// second Ctrl+C), calls [Supervisor.Kill] first: Pdeathsig would kill the
+// backend but not its descendants that left its process group.
 package supervisor
 
 import (
@@ -335,7 +339,7 @@ type Failure struct {
 }
 
 // Supervisor owns one backend. Create it with New and start it with Run.
-// Changed, Restart, Failed, Route and State are safe to call from any
+// Changed, Restart, Failed, Route, State and Kill are safe to call from any
 // goroutine, also before Run and after it returned.
 type Supervisor struct {
 	cfg     Config
@@ -350,7 +354,8 @@ type Supervisor struct {
 	epoch   time.Time    // lastUse is measured from it (monotonic)
 	lastUse atomic.Int64 // ns since epoch of the last Route; only with IdleStop
 
-	ran atomic.Bool
+	ran    atomic.Bool
+	killed bool // Kill was called: start no process; guarded by children.mu (Linux)
 
 	// Mailboxes: the poster records its message and does a non-blocking
 	// send on a one-slot channel; the loop drains. Posting never blocks and

@@ -357,6 +357,38 @@ func TestCancelStopsEverything(t *testing.T) {
 	}
 }
 
+// Kill, called while Run's stop waits for a backend that ignores
+// StopSignal, kills the group and the strays at once: when it returns,
+// every descendant but the backend itself (a zombie until its goroutine
+// reaps it) is gone, and Run returns long before StopTimeout.
+func TestKillDuringStop(t *testing.T) {
+	addr := freeAddr(t)
+	pidfile := filepath.Join(t.TempDir(), "pids")
+	r := start(t, Config{Addr: addr, Command: helperCommand(t, "serve", "-ignoreterm", "-spawn", "-pidfile", pidfile),
+		StopSignal: syscall.SIGTERM, StopTimeout: time.Hour})
+	r.rec.waitReady(10 * time.Second)
+	pids := readPids(t, pidfile)
+	r.cancel() // the stop: SIGTERM, which the backend ignores
+	r.rec.waitOutput("got SIGTERM", 1, 5*time.Second)
+	t0 := time.Now()
+	r.Kill()
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("Kill took %v", d)
+	}
+	descendantsOnly := map[string][]int{}
+	for kind, ps := range pids {
+		if kind != "self" {
+			descendantsOnly[kind] = ps
+		}
+	}
+	assertGone(t, descendantsOnly)
+	if d := r.stop(t, 3*time.Second); d > time.Second {
+		t.Errorf("Run took %v to return after Kill", d)
+	}
+	assertGone(t, pids)
+	assertNoDescendants(t)
+}
+
 // StopSignal first; SIGKILL after StopTimeout when it is ignored. The
 // timeout is long enough that a backend honouring TERM is gone well before
 // it, on a loaded machine too.
