@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,5 +75,78 @@ func TestE2EPolling(t *testing.T) {
 	}
 	if strings.Contains(p.out.String(), "with inotify") {
 		t.Fatalf("a root is watched with inotify although --poll was given:\n%s", p.out)
+	}
+}
+
+// serverScript is a python3 HTTP server run directly (--exec ./server.py)
+// that answers every GET with version.
+func serverScript(python, version string) string {
+	return "#!" + python + `
+import http.server, os
+
+VERSION = b"` + version + `\n"
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(VERSION)))
+        self.end_headers()
+        self.wfile.write(VERSION)
+
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+`
+}
+
+// TestE2EEditedExecProgramRestarts: without --build, --exec's program is
+// a file like any other: a script run directly, edited in place (same
+// inode, as most editors save), restarts the server with the new version.
+func TestE2EEditedExecProgramRestarts(t *testing.T) {
+	python := pythonExe(t)
+	dir := t.TempDir()
+	writeProject(t, dir, map[string]string{"server.py": serverScript(python, "version 1")})
+	script := filepath.Join(dir, "server.py")
+	if err := os.Chmod(script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	backend := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	p := startReloadproxy(t, dir, "LISTEN", backend, "--exec", "./server.py")
+	p.waitOutput("ready in", 1, restartTimeout)
+	if body := get200(t, p, p.url("/")); body != "version 1\n" {
+		t.Fatalf("page %q, want version 1", body)
+	}
+	// os.WriteFile truncates and writes the existing file: no temp file.
+	if err := os.WriteFile(script, []byte(serverScript(python, "version 2")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p.waitOutput("reloadproxy: restarting: server.py changed", 1, restartTimeout)
+	waitBody(t, p, p.url("/"), "version 2", restartTimeout)
+}
+
+// TestE2ELogLinesStartOnTheirOwnLine: reloadproxy's own lines never glue to
+// a server line that has no newline yet (Python, unbuffered, writes print's
+// text and its newline in two writes): the line starts on a line of its own,
+// and the server's output is otherwise passed as it is.
+func TestE2ELogLinesStartOnTheirOwnLine(t *testing.T) {
+	python := pythonExe(t)
+	backend := strconv.Itoa(freePort(t))
+	server := `import http.server, os, sys, time
+sys.stdout.write("Serving, no newline yet")
+sys.stdout.flush()
+time.sleep(0.3)  # the partial line is passed on before the server answers
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # the probe's line would end the partial one
+        pass
+
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Quiet).serve_forever()
+`
+	p := startReloadproxy(t, t.TempDir(), "LISTEN", backend, "--exec", python, "-c", server)
+	p.waitOutput("ready in", 1, restartTimeout)
+	out := p.out.String()
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d reloadproxy: ready in `).MatchString(out) {
+		t.Fatalf("the ready line does not start a line:\n%s", out)
+	}
+	if !regexp.MustCompile(`Serving, no newline yet\n\d\d:\d\d:\d\d reloadproxy: ready in `).MatchString(out) {
+		t.Fatalf("want the server's partial line, a newline, then the ready line:\n%s", out)
 	}
 }

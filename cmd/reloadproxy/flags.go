@@ -425,12 +425,16 @@ func printHelp(w io.Writer) {
 	io.WriteString(w, "\n"+fill(fmt.Sprintf(`Never watched: the directories %s, any directory holding a pyvenv.cfg (a
 virtualenv), .gitignored ones (unless --no-gitignore) and the ignore_dirs of
 .watchmanconfig. Never a trigger: what servers write themselves (%s),
-editor temporaries (*.swp, *~, #*#, .#*, 4913, *___jb_tmp___), and --exec's
-program when it lies under a watched directory. Only real edits count: a
+editor temporaries (*.swp, *~, #*#, .#*, 4913, *___jb_tmp___), and, with
+--build, --exec's program when it lies under a watched directory (the build
+writes it; without --build an edit of it restarts the server). Only real
+edits count: a
 file opened and closed without a write, chmod or chown is not a change.
 
 Signals: Ctrl+C (SIGINT) or SIGTERM stops the server and exits; SIGHUP
-rebuilds (with --build) and restarts by hand.
+rebuilds (with --build) and restarts by hand, but the SIGHUP of the terminal
+reloadproxy runs in, when it closes, stops it as SIGTERM does (unless started
+with nohup).
 
 Security: only requests for localhost, *.localhost, IP addresses, LISTEN's
 host name and --allowed-host names are answered (others get 403: this stops

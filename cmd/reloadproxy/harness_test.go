@@ -94,6 +94,10 @@ type launchOptions struct {
 	listenHost string   // LISTEN's host; default 127.0.0.1
 	dialHost   string   // where the test connects; default listenHost, 127.0.0.1 for 0.0.0.0
 	wrapper    []string // a command that execs reloadproxy with its arguments (prlimit ...)
+	// terminal, when set, is the terminal side of a pseudo-terminal that
+	// becomes reloadproxy's stdin and controlling terminal, in a session
+	// of its own (as a login shell's job would have one).
+	terminal *os.File
 }
 
 // launchProxy is startReloadproxy with a LISTEN host of the test's choice
@@ -125,6 +129,12 @@ func launchProxy(t testing.TB, dir string, lo launchOptions, args ...string) *pr
 	// A race-enabled binary otherwise sleeps a second before exiting.
 	p.cmd.Env = append(os.Environ(), "NO_COLOR=1", "GORACE=atexit_sleep_ms=0")
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if lo.terminal != nil {
+		// A new session's leader leads a new process group too: stop
+		// kills that group as usual. Ctty is the child's fd 0.
+		p.cmd.Stdin = lo.terminal
+		p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,9 @@ type logger struct {
 	color  bool
 	quiet  bool
 	prefix string
+	// midLine: the server's output last written to w (see serverOutput)
+	// did not end with a newline, so the next log line starts with one.
+	midLine bool
 }
 
 func newLogger(f *os.File, quiet bool) *logger {
@@ -46,6 +49,10 @@ func (l *logger) line(color, level, msg string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	stamp := time.Now().Format("15:04:05")
+	if l.midLine {
+		io.WriteString(l.w, "\n")
+		l.midLine = false
+	}
 	if l.color {
 		fmt.Fprintf(l.w, "%s%s %s%s %s%s%s\n", colorDim, stamp, l.prefix, colorReset, color, msg, colorReset)
 		return
@@ -54,6 +61,42 @@ func (l *logger) line(color, level, msg string) {
 		level += ": "
 	}
 	fmt.Fprintf(l.w, "%s %s: %s%s\n", stamp, l.prefix, level, msg)
+}
+
+// serverOutput returns where the server's (and the build's) stdout and
+// stderr go. Stderr goes to the log's destination, and so does stdout when
+// it is the same file (a terminal): through a writer that tells the logger
+// whether the server left a line unfinished, so that a log line never
+// follows its text on the same line. The writer passes each write on at
+// once, as it is. The same writer for both keeps the supervisor giving the
+// server a single pipe for both, which keeps their order.
+func (l *logger) serverOutput(stdout *os.File) (io.Writer, io.Writer) {
+	tracked := &serverWriter{l}
+	if f, ok := l.w.(*os.File); ok && !sameFile(f, stdout) {
+		return stdout, tracked
+	}
+	return tracked, tracked
+}
+
+// serverWriter writes the server's output to its logger's destination.
+type serverWriter struct{ l *logger }
+
+func (s *serverWriter) Write(p []byte) (int, error) {
+	l := s.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, err := l.w.Write(p)
+	if n > 0 {
+		l.midLine = p[n-1] != '\n'
+	}
+	return n, err
+}
+
+// sameFile reports whether a and b are open on the same file.
+func sameFile(a, b *os.File) bool {
+	sa, errA := a.Stat()
+	sb, errB := b.Stat()
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
 // Info reports normal events; -q silences them.

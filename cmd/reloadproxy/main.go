@@ -186,7 +186,10 @@ func (a *app) wireStatic() {
 // itself reload too.
 func (a *app) newSupervisor() error {
 	o := a.o
+	stdout, stderr := a.log.serverOutput(os.Stdout)
 	sup, err := supervisor.New(supervisor.Config{
+		Stdout:          stdout,
+		Stderr:          stderr,
 		Command:         o.Command,
 		Addr:            o.Backend,
 		Build:           o.Build,
@@ -258,14 +261,17 @@ func (a *app) watchMethod() inotify.Method {
 	return inotify.Auto
 }
 
-// programExcludes keeps --exec's program from triggering when it lies
-// under a watched root: rebuilding it (go build -o app) is not an edit.
+// programExcludes keeps --exec's program from triggering, with --build,
+// when it lies under a watched root: the build writes it (go build -o
+// app), which is not an edit. Without --build the program is a file like
+// any other: a script run directly, or a binary the developer rebuilds in
+// another terminal, and its edits restart the server.
 // A program given as a path is excluded whether or not it exists yet: on a
 // fresh checkout the build creates it, and writing it must not cancel that
 // build. exec runs such a path as it is, relative to the working
 // directory, and searches PATH only for a bare name.
 func (a *app) programExcludes() []string {
-	if len(a.o.Command) == 0 {
+	if len(a.o.Command) == 0 || a.o.Build == "" {
 		return nil
 	}
 	prog := a.o.Command[0]
@@ -362,8 +368,12 @@ func (a *app) run() error {
 	}
 
 	// Ctrl+C or SIGTERM: stop accepting, stop the backend, exit. A second
-	// one exits at once; the backend dies with us through Pdeathsig.
-	// SIGHUP rebuilds and restarts by hand.
+	// one exits at once, having killed the backend's group and its strays
+	// (Pdeathsig would reach the backend alone).
+	// SIGHUP rebuilds and restarts by hand, unless it is the hangup of the
+	// terminal reloadproxy ran in: then nobody is left to stop it, and it
+	// stops as for SIGTERM (under nohup it keeps running).
+	term := watchTerminal()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 wait:
@@ -371,9 +381,17 @@ wait:
 		select {
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				a.log.Info("SIGHUP: rebuilding and restarting by hand")
-				a.sup.Restart()
-				continue
+				switch {
+				case !term.hungUp():
+					a.log.Info("SIGHUP: rebuilding and restarting by hand")
+					a.sup.Restart()
+					continue
+				case term.nohup:
+					a.log.Info("terminal closed (SIGHUP): still running, since SIGHUP was ignored at start (nohup)")
+					continue
+				}
+				a.log.Info("terminal closed (SIGHUP): stopping")
+				break wait
 			}
 			a.log.Info("stopping (" + sig.String() + "); press Ctrl+C again to quit at once")
 			break wait
@@ -388,6 +406,8 @@ wait:
 	go func() {
 		for sig := range sigs {
 			if sig != syscall.SIGHUP {
+				a.log.Info("quitting at once (" + sig.String() + "): killing every process of the server")
+				a.sup.Kill()
 				os.Exit(1)
 			}
 		}

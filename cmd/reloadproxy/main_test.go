@@ -46,9 +46,10 @@ func TestRestartLoopWarningQuotesForShell(t *testing.T) {
 	}
 }
 
-// TestProgramExcludes: --exec's program under a watched root is never a
-// trigger, given as a path whether or not it exists yet (a build may
-// create it), or as a bare name found in PATH.
+// TestProgramExcludes: with --build, --exec's program under a watched root
+// is never a trigger, given as a path whether or not it exists yet (the
+// build may create it), or as a bare name found in PATH. Without --build it
+// is a file like any other.
 func TestProgramExcludes(t *testing.T) {
 	root := t.TempDir()
 	writeProject(t, root, map[string]string{"tools/myserver": "#!/bin/sh\n"})
@@ -60,7 +61,7 @@ func TestProgramExcludes(t *testing.T) {
 		name    string
 		program string
 		watch   []string
-		want    []string
+		want    []string // with --build; without it, nothing is excluded
 	}{
 		{"relative path, not built yet", "./app", []string{"."}, []string{"app"}},
 		{"relative path in a subdirectory, not built yet", "bin/app", []string{"."}, []string{"bin/app"}},
@@ -73,9 +74,13 @@ func TestProgramExcludes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := &app{o: &Options{Mode: ProxyMode, Command: []string{tt.program}, Watch: tt.watch}}
+			a := &app{o: &Options{Mode: ProxyMode, Command: []string{tt.program}, Watch: tt.watch, Build: "make"}}
 			if got := a.programExcludes(); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("programExcludes() = %q, want %q", got, tt.want)
+				t.Errorf("with --build: programExcludes() = %q, want %q", got, tt.want)
+			}
+			a.o.Build = ""
+			if got := a.programExcludes(); got != nil {
+				t.Errorf("without --build: programExcludes() = %q, want none", got)
 			}
 		})
 	}
