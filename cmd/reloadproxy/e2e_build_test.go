@@ -388,3 +388,42 @@ func TestE2EBuildCreatesExecProgram(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EBuildStaticFirstBuildPages: in static mode, while the first build
+// has yet to make --root, requests get a 503 saying so rather than a 404;
+// when that build fails, a 503 with its output (README, "Build step": with
+// no old server, a 503 page with that output); once a build made --root,
+// the files.
+func TestE2EBuildStaticFirstBuildPages(t *testing.T) {
+	dir := t.TempDir()
+	writeProject(t, dir, map[string]string{
+		"src/a.txt": "version 1\n",
+		"build.sh":  "sleep 2; echo 'src/a.txt:1: syntax error' >&2; exit 1\n",
+	})
+	p := startReloadproxy(t, dir, "LISTEN", "--root", "dist", "-w", "src", "--build", "sh build.sh")
+	p.waitOutput("reloadproxy: --root dist does not exist yet: building it", 1, 5*time.Second)
+	get := func() (int, string) {
+		t.Helper()
+		resp, err := http.Get(p.url("/a.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	if status, body := get(); status != 503 || !strings.Contains(body, "sh build.sh") {
+		t.Errorf("during the first build: %d %q, want a 503 naming the build", status, body)
+	}
+	p.waitOutput("reloadproxy: error: build failed (exit 1)", 1, 10*time.Second)
+	if status, body := get(); status != 503 || !strings.Contains(body, "build failed (exit 1)") || !strings.Contains(body, "src/a.txt:1: syntax error") {
+		t.Errorf("after the failed build: %d %q, want a 503 with the build's output", status, body)
+	}
+
+	writeProject(t, dir, map[string]string{"build.sh": "mkdir -p dist && cp src/a.txt dist/a.txt\n"})
+	writeProject(t, dir, map[string]string{"src/a.txt": "version 2\n"})
+	matchOutput(t, p, `reloadproxy: build ok in \d+\.\d s\n`, 1, 10*time.Second)
+	if status, body := get(); status != 200 || body != "version 2\n" {
+		t.Errorf("after the build made --root: %d %q, want the file", status, body)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -88,6 +89,17 @@ type app struct {
 	sup          *supervisor.Supervisor
 	listeners    []net.Listener
 	buildFirst   bool // static mode: --root is made by a build run at start
+	// rootPending is answered instead of the files (static mode with
+	// --build) while --root is not there to serve: see filesPending.
+	rootPending atomic.Pointer[pendingRoot]
+}
+
+// pendingRoot is the page static mode answers while --root is not there:
+// until the first build ends, or, after a build failed, as long as --root
+// does not exist.
+type pendingRoot struct {
+	page         *proxy.ErrorPage
+	whileMissing bool
 }
 
 func serve(o *Options, log *logger) error {
@@ -174,8 +186,50 @@ func (a *app) newServer() *proxy.Server {
 func (a *app) wireStatic() {
 	if _, err := os.Stat(a.o.Root); errors.Is(err, os.ErrNotExist) && a.o.Build != "" {
 		a.buildFirst = true
+		a.rootPending.Store(&pendingRoot{page: &proxy.ErrorPage{
+			Status: 503,
+			Title:  "building " + a.o.Root,
+			Detail: fmt.Sprintf("--root %s does not exist yet: reloadproxy is running the build `%s` that makes it. This page reloads when it is done.", a.o.Root, a.o.Build),
+		}})
 	}
 	a.srv.Files = &static.FileServer{Root: a.o.Root}
+	if a.o.Build != "" {
+		a.srv.FilesPending = a.filesPending
+	}
+}
+
+// filesPending is the static server's FilesPending: a 503 instead of 404s
+// while the first build makes --root, and the failure's page, with the
+// build's output, while a failed build left no --root to serve (README,
+// "Build step": with nothing to serve, requests get that page).
+func (a *app) filesPending() *proxy.ErrorPage {
+	p := a.rootPending.Load()
+	if p == nil {
+		return nil
+	}
+	if p.whileMissing {
+		if _, err := os.Stat(a.o.Root); err == nil {
+			return nil
+		}
+	}
+	return p.page
+}
+
+// staticBuildEnded records how a build ended for filesPending (static mode).
+func (a *app) staticBuildEnded(failure *supervisor.BuildFailure) {
+	if a.o.Mode != StaticMode {
+		return
+	}
+	if failure == nil {
+		a.rootPending.Store(nil)
+		return
+	}
+	a.rootPending.Store(&pendingRoot{whileMissing: true, page: &proxy.ErrorPage{
+		Status: 503,
+		Title:  "build failed (" + failure.Exit + ")",
+		Detail: fmt.Sprintf("The build command `%s` failed, and there is no --root %s to serve. Fix the problem and save a file: reloadproxy builds again.", failure.Command, a.o.Root),
+		Output: failure.Output,
+	}})
 }
 
 // newSupervisor creates the supervisor of every mode: it builds, runs and
@@ -202,6 +256,11 @@ func (a *app) newSupervisor() error {
 		IdleStop:        o.IdleStop,
 		Log:             a.log,
 		OnReady: func(gen uint64, why supervisor.ReloadReason) {
+			if why != supervisor.Started {
+				// Static mode: a build succeeded (Started comes at
+				// once, before the first build).
+				a.staticBuildEnded(nil)
+			}
 			a.hub.Reload(gen, reloadKind(why))
 		},
 		// The tabs reload to show the 503 page.
@@ -212,6 +271,7 @@ func (a *app) newSupervisor() error {
 		},
 		OnBuildStarted: a.hub.Building,
 		OnBuildFailed: func(f supervisor.BuildFailure) {
+			a.staticBuildEnded(&f)
 			a.hub.BuildFailed(ws.BuildFailure{Command: f.Command, Exit: f.Exit, Output: f.Output})
 		},
 		OnRestartLoop: func(path string) { a.log.Warn(restartLoopWarning(path)) },
