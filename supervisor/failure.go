@@ -94,6 +94,21 @@ func (s *Supervisor) notReadyFailure(sn *snapshot) *Failure {
 	switch {
 	case sn.retryErr != nil:
 		return s.retryFailure(sn.retryErr, sn.building)
+	case sn.quietAfter != "":
+		return &Failure{
+			Status: 502,
+			Title:  fmt.Sprintf("Restarting %s: waiting for the files to stop changing", s.name),
+			Detail: fmt.Sprintf("reloadproxy stopped `%s` after %s changed, and starts it again once the watched files have been quiet for %s: after %s they are still changing. If something keeps writing into a watched directory, exclude it with -x. This page reloads by itself once the server is ready.",
+				s.cmdline, sn.quietAfter, fmtDuration(s.cfg.Debounce), d),
+		}
+	case sn.oldStopping:
+		return &Failure{
+			Status: 502,
+			Title:  fmt.Sprintf("Restarting %s: the old process has not exited yet", s.name),
+			Detail: fmt.Sprintf("reloadproxy asked `%s` to stop (--stop-signal) and kills it after --stop-timeout (%s); the new one starts once it has exited. Its output is below. This page reloads by itself once the server is ready.",
+				s.cmdline, fmtDuration(s.cfg.StopTimeout)),
+			Output: sn.out.snapshot(),
+		}
 	case sn.building:
 		return &Failure{
 			Status: 502,

@@ -309,11 +309,14 @@ func (l *loop) publish() {
 	switch {
 	case l.proc != nil:
 		sn.out = l.proc.out
+		sn.oldStopping = l.state == Killing && l.proc.stopping
 	case l.s.mode != proxyMode:
 	case l.build != nil:
 		sn.out, sn.building = l.build.out, true
 	case l.retryErr != nil:
 		sn.retryErr, sn.building = l.retryErr, l.retryBuild
+	case l.state == Loading && !l.quiet && len(l.pendingPaths) > 0:
+		sn.quietAfter = l.pendingPaths[0]
 	}
 	old := l.s.snap.Swap(sn)
 	close(old.next)

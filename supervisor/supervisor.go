@@ -398,7 +398,12 @@ type snapshot struct {
 	out      *tail
 	building bool
 	retryErr error
-	next     chan struct{}
+	// A restart between two processes: the old one has not exited yet
+	// (oldStopping), or it has and the next waits for the files to be
+	// quiet after quietAfter changed.
+	oldStopping bool
+	quietAfter  string
+	next        chan struct{}
 }
 
 // New checks cfg, applies defaults and returns a Supervisor. It has no side

@@ -703,3 +703,37 @@ func answerEach(ln net.Listener, reply string) {
 		}
 	}()
 }
+
+// While files keep changing, the restarted backend is not started (it waits
+// for Debounce of quiet): a waiter that times out is told that, not that
+// the backend did not become ready.
+func TestReadyTimeoutWhileFilesChange(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	addr := freeAddr(t)
+	r := start(t, Config{Addr: addr, Command: helperCommand(t, "serve"), ReadyTimeout: timeout, Debounce: 200 * time.Millisecond})
+	r.rec.waitReady(10 * time.Second)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				r.Changed("out/stream.log")
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	waitState(t, r, Killing, 5*time.Second)
+	rt, _, err := routeWithin(r.Supervisor, 5*time.Second)
+	if err != nil {
+		t.Fatal("Route did not return")
+	}
+	f := rt.Failure
+	if f == nil || f.Status != 502 || !strings.Contains(f.Title, "waiting for the files to stop changing") ||
+		!strings.Contains(f.Detail, "out/stream.log") {
+		t.Fatalf("Failure %+v, want a 502 saying the restart waits for the files (naming out/stream.log)", f)
+	}
+}
