@@ -482,3 +482,35 @@ func TestReadyTimeoutDuringBuild(t *testing.T) {
 		t.Errorf("attach-mode Route during a build = %+v (err %v), want the 502 about the server", rt.Failure, err)
 	}
 }
+
+// A path whose changes cancel three builds in a row as they run (a build
+// that writes into a watched directory) is reported once; other paths'
+// cancels in between start the count again.
+func TestBuildLoopWarned(t *testing.T) {
+	b := newBuildDir(t, "v1")
+	cfg := b.config(t)
+	cfg.Debounce = 20 * time.Millisecond
+	r := start(t, cfg)
+	r.rec.waitReady(10 * time.Second)
+
+	b.write("sleep", "0.5")
+	builds := 1
+	cancelBy := func(path string) {
+		t.Helper()
+		builds++
+		b.waitBuilds(builds, 5*time.Second)
+		r.Changed(path) // while that build sleeps
+	}
+	r.Changed("src/a.go")
+	for _, p := range []string{"out/app.py", "out/app.py", "src/a.go", "out/app.py", "out/app.py", "out/app.py", "out/app.py"} {
+		cancelBy(p)
+	}
+	b.remove("sleep")
+	b.waitBuilds(builds+1, 5*time.Second)
+	r.rec.waitReadyCall(10 * time.Second)
+	log := r.rec.logText()
+	if n := strings.Count(log, "builds in a row were cancelled by a change of"); n != 1 ||
+		!strings.Contains(log, "warn: 3 builds in a row were cancelled by a change of out/app.py as they ran") {
+		t.Errorf("%d build-loop warnings, want one for out/app.py:\n%s", n, log)
+	}
+}

@@ -151,6 +151,12 @@ type loop struct {
 	reported    map[string]bool   // paths passed to OnRestartLoop
 	ignoredGen  uint64            // a start's write was last ignored (and logged) in this generation
 
+	// The build-loop warning: the last builds were cancelled, cancelN of
+	// them in a row, by changes whose first path was cancelPath.
+	cancelPath   string
+	cancelN      int
+	cancelWarned map[string]bool // paths reported once
+
 	debounce, stopTimer, readyTimer, idleTimer, retryTimer *time.Timer
 }
 
@@ -603,6 +609,9 @@ func (l *loop) change(b changeBatch) {
 		first = b.paths[0]
 	}
 	build := cfg.Build != ""
+	if l.build != nil && !l.build.stopping && !byHand {
+		l.noteBuildCancel(first)
+	}
 	l.cancelBuild(changeMsg(first, n, byHand))
 	if l.retryErr != nil { // try afresh once quiet
 		l.retryTimer.Stop()
@@ -942,9 +951,37 @@ func (l *loop) onBuild(m procMsg) {
 	l.advance()
 }
 
+// noteBuildCancel counts the builds that changes of path cancel in a row:
+// a build that writes into a watched directory cancels itself each time
+// (README, "Build step"), which looks like a developer typing but never
+// ends. The third in a row is reported once per path.
+func (l *loop) noteBuildCancel(path string) {
+	if path != l.cancelPath {
+		l.cancelPath, l.cancelN = path, 0
+	}
+	l.cancelN++
+	if l.cancelN != buildLoopCount || l.cancelWarned[path] {
+		return
+	}
+	if l.cancelWarned == nil {
+		l.cancelWarned = map[string]bool{}
+	}
+	l.cancelWarned[path] = true
+	if l.cfg.OnBuildLoop != nil {
+		l.cfg.OnBuildLoop(path)
+		return
+	}
+	l.cfg.Log.Warn(fmt.Sprintf("%d builds in a row were cancelled by a change of %s as they ran: if the build writes it, exclude it with -x", buildLoopCount, path))
+}
+
+// buildLoopCount is how many builds in a row a path must cancel to be
+// reported.
+const buildLoopCount = 3
+
 // buildDone handles the result of a build that ran to its end.
 func (l *loop) buildDone(b *process, m procMsg) {
 	cfg := l.cfg
+	l.cancelPath, l.cancelN = "", 0
 	var d time.Duration
 	if m.startErr == nil {
 		d = time.Since(b.startedAt)

@@ -427,3 +427,13 @@ func TestE2EBuildStaticFirstBuildPages(t *testing.T) {
 		t.Errorf("after the build made --root: %d %q, want the file", status, body)
 	}
 }
+
+// TestE2EBuildLoopWarning: a build that writes into a watched directory,
+// not excluded, cancels itself over and over; the third cancel in a row
+// by the same path is reported with the -x that ends it.
+func TestE2EBuildLoopWarning(t *testing.T) {
+	dir := t.TempDir()
+	writeProject(t, dir, map[string]string{"src/app.txt": "v1\n"})
+	p := startReloadproxy(t, dir, "LISTEN", "--root", "dist", "--build", "mkdir -p out dist && date +%s%N > out/stamp && sleep 1 && cp src/app.txt dist/")
+	p.waitOutput("reloadproxy: warning: out/stamp changed as the build ran, cancelling 3 builds in a row. If the build writes it, exclude it: -x 'out/stamp' (or its directory: -x 'out')", 1, 20*time.Second)
+}

@@ -275,6 +275,7 @@ func (a *app) newSupervisor() error {
 			a.hub.BuildFailed(ws.BuildFailure{Command: f.Command, Exit: f.Exit, Output: f.Output})
 		},
 		OnRestartLoop: func(path string) { a.log.Warn(restartLoopWarning(path)) },
+		OnBuildLoop:   func(path string) { a.log.Warn(buildLoopWarning(path)) },
 	})
 	if err != nil {
 		return err
@@ -289,6 +290,18 @@ func (a *app) newSupervisor() error {
 func restartLoopWarning(path string) string {
 	return fmt.Sprintf("%s changed each time the server started, 3 restarts in a row: from now on its changes while the server starts are ignored. "+
 		"If your server writes it, exclude it: -x %s", path, shellQuote(globEscape(path)))
+}
+
+// buildLoopWarning is the warning for a path whose changes cancelled
+// three builds in a row: the build probably writes it, into a watched
+// directory, and will cancel itself each time. It suggests the -x for the
+// path, and for its directory, where a build writes its other output too.
+func buildLoopWarning(path string) string {
+	msg := fmt.Sprintf("%s changed as the build ran, cancelling 3 builds in a row. If the build writes it, exclude it: -x %s", path, shellQuote(globEscape(path)))
+	if dir := filepath.Dir(path); dir != "." && dir != "/" {
+		msg += fmt.Sprintf(" (or its directory: -x %s)", shellQuote(globEscape(dir)))
+	}
+	return msg
 }
 
 // shellQuote quotes s as one word for a POSIX shell: inside single quotes

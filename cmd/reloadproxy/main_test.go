@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -83,5 +84,38 @@ func TestProgramExcludes(t *testing.T) {
 				t.Errorf("without --build: programExcludes() = %q, want none", got)
 			}
 		})
+	}
+}
+
+// TestBuildLoopWarning: the warning for a path that cancels the build it
+// is written by suggests the -x for it and for its directory, each one
+// word that sh reads back as the glob matching exactly that path.
+func TestBuildLoopWarning(t *testing.T) {
+	tests := []struct {
+		path      string
+		globs     []string
+		wantWords string
+	}{
+		{"out/app.py", []string{"out/app.py", "out"}, "exclude it: -x 'out/app.py' (or its directory: -x 'out')"},
+		{"app", []string{"app"}, "exclude it: -x 'app'"},
+		{"target/debug/it's [1]", []string{`target/debug/it's \[1\]`, "target/debug"}, ""},
+	}
+	suggestion := regexp.MustCompile(`-x ('(?:[^']|'\\'')*')`)
+	for _, tt := range tests {
+		msg := buildLoopWarning(tt.path)
+		if tt.wantWords != "" && !strings.Contains(msg, tt.wantWords) {
+			t.Errorf("buildLoopWarning(%q) = %q, want it to contain %q", tt.path, msg, tt.wantWords)
+		}
+		var got []string
+		for _, m := range suggestion.FindAllStringSubmatch(msg, -1) {
+			out, err := exec.Command("sh", "-c", "printf %s "+m[1]).CombinedOutput()
+			if err != nil {
+				t.Fatalf("sh cannot read -x %s: %v: %s", m[1], err, out)
+			}
+			got = append(got, string(out))
+		}
+		if strings.Join(got, "|") != strings.Join(tt.globs, "|") {
+			t.Errorf("buildLoopWarning(%q) = %q: sh reads the suggestions as %q, want %q", tt.path, msg, got, tt.globs)
+		}
 	}
 }
