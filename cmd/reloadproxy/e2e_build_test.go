@@ -416,15 +416,28 @@ func TestE2EBuildStaticFirstBuildPages(t *testing.T) {
 		t.Errorf("during the first build: %d %q, want a 503 naming the build", status, body)
 	}
 	p.waitOutput("reloadproxy: error: build failed (exit 1)", 1, 10*time.Second)
-	if status, body := get(); status != 503 || !strings.Contains(body, "build failed (exit 1)") || !strings.Contains(body, "src/a.txt:1: syntax error") {
-		t.Errorf("after the failed build: %d %q, want a 503 with the build's output", status, body)
+	// The page changes just after the log line: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		status, body := get()
+		if status == 503 && strings.Contains(body, "build failed (exit 1)") && strings.Contains(body, "src/a.txt:1: syntax error") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the failed build: %d %q, want a 503 with the build's output", status, body)
+		}
 	}
 
 	writeProject(t, dir, map[string]string{"build.sh": "mkdir -p dist && cp src/a.txt dist/a.txt\n"})
 	writeProject(t, dir, map[string]string{"src/a.txt": "version 2\n"})
 	matchOutput(t, p, `reloadproxy: build ok in \d+\.\d s\n`, 1, 10*time.Second)
-	if status, body := get(); status != 200 || body != "version 2\n" {
-		t.Errorf("after the build made --root: %d %q, want the file", status, body)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		status, body := get()
+		if status == 200 && body == "version 2\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the build made --root: %d %q, want the file", status, body)
+		}
 	}
 }
 
