@@ -136,7 +136,8 @@ type loop struct {
 	quiet  bool // no change for Debounce
 	// The changes since the last start (Restart: byHand).
 	pendingN     int
-	pendingPaths []string // distinct, in order (the first is named in messages), at most maxBatchPaths
+	pendingPaths []string // distinct, in order (see namedPath for the one messages name), at most maxBatchPaths
+	pendingAway  []string // of pendingPaths, those that no longer exist
 	pendingMore  bool     // more paths changed than pendingPaths holds
 	pendingEarly bool     // the first change was early (see "The restart-loop guard")
 	byHand       bool     // Restart was called since the last start
@@ -322,7 +323,7 @@ func (l *loop) publish() {
 	case l.retryErr != nil:
 		sn.retryErr, sn.building = l.retryErr, l.retryBuild
 	case l.state == Loading && !l.quiet && len(l.pendingPaths) > 0:
-		sn.quietAfter = l.pendingPaths[0]
+		sn.quietAfter = namedPath(l.pendingPaths, l.pendingAway)
 	}
 	old := l.s.snap.Swap(sn)
 	close(old.next)
@@ -428,14 +429,10 @@ func (l *loop) announce() {
 // last start and forgets them; changed is false when there were none.
 func (l *loop) takePending() (why string, changed bool) {
 	if l.pendingN > 0 || l.byHand {
-		var first string // the first path changed, which a message names
-		if len(l.pendingPaths) > 0 {
-			first = l.pendingPaths[0]
-		}
-		why, changed = changeMsg(first, l.pendingN, l.byHand), true
+		why, changed = changeMsg(namedPath(l.pendingPaths, l.pendingAway), l.pendingN, l.byHand), true
 	}
 	l.pendingN, l.pendingEarly, l.byHand = 0, false, false
-	l.pendingPaths, l.pendingMore = nil, false
+	l.pendingPaths, l.pendingMore, l.pendingAway = nil, false, nil
 	return why, changed
 }
 
@@ -606,7 +603,7 @@ func (l *loop) change(b changeBatch) {
 	n, byHand := b.n, b.n == 0
 	var first string
 	if !byHand {
-		first = b.paths[0]
+		first = namedPath(b.paths, b.away)
 	}
 	build := cfg.Build != ""
 	if l.build != nil && !l.build.stopping && !byHand {
@@ -633,6 +630,14 @@ func (l *loop) change(b changeBatch) {
 	}
 	for _, p := range b.paths {
 		l.pendingPaths, l.pendingMore = addPath(l.pendingPaths, l.pendingMore, p)
+	}
+	l.pendingAway = slices.DeleteFunc(l.pendingAway, func(p string) bool {
+		return slices.Contains(b.paths, p) && !slices.Contains(b.away, p) // it is back
+	})
+	for _, p := range b.away {
+		if slices.Contains(l.pendingPaths, p) && !slices.Contains(l.pendingAway, p) {
+			l.pendingAway = append(l.pendingAway, p)
+		}
 	}
 	l.pendingMore = l.pendingMore || b.more
 	l.pendingN += n

@@ -369,6 +369,7 @@ type Supervisor struct {
 	changePaths []string // distinct, in order; at most maxBatchPaths
 	changeMore  bool     // more distinct paths were posted than changePaths holds
 	changeN     int
+	changeAway  []string // of changePaths, those posted by ChangedAway
 	changeC     chan struct{}
 	restartC    chan struct{}
 	reloadC     chan struct{}
@@ -516,8 +517,27 @@ func (s *Supervisor) State() State { return s.snap.Load().state }
 // reported may be ignored, but only when it changes as the backend starts
 // (see OnRestartLoop). Safe from any goroutine.
 func (s *Supervisor) Changed(path string) {
+	s.changed(path, false)
+}
+
+// ChangedAway is Changed for a path that no longer exists: deleted, or
+// moved away, as the temporary file of a save that renames it over the
+// original (sed -i, an editor's atomic save). It counts as a change all the
+// same; a message names another path of the same changes if there is one
+// (the original's, rather than a temporary name nobody knows).
+func (s *Supervisor) ChangedAway(path string) {
+	s.changed(path, true)
+}
+
+func (s *Supervisor) changed(path string, away bool) {
 	s.changeMu.Lock()
 	s.changePaths, s.changeMore = addPath(s.changePaths, s.changeMore, path)
+	switch {
+	case !away:
+		s.changeAway = slices.DeleteFunc(s.changeAway, func(p string) bool { return p == path }) // it is back
+	case slices.Contains(s.changePaths, path) && !slices.Contains(s.changeAway, path):
+		s.changeAway = append(s.changeAway, path)
+	}
 	s.changeN++
 	s.changeMu.Unlock()
 	notify(s.changeC)
@@ -533,6 +553,21 @@ type changeBatch struct {
 	paths []string // distinct, in order of arrival; at most maxBatchPaths
 	more  bool     // more distinct paths changed than paths holds
 	n     int      // changes posted, repeats included; 0: a Restart
+	away  []string // of paths, those that no longer exist (ChangedAway)
+}
+
+// namedPath is the path a message names for paths: the first that still
+// exists, else the first.
+func namedPath(paths, away []string) string {
+	for _, p := range paths {
+		if !slices.Contains(away, p) {
+			return p
+		}
+	}
+	if len(paths) > 0 {
+		return paths[0]
+	}
+	return ""
 }
 
 // addPath adds path to the distinct paths of a batch, or sets more when
@@ -551,8 +586,8 @@ func addPath(paths []string, more bool, path string) ([]string, bool) {
 // takeChanges returns and clears the changes posted since the last call.
 func (s *Supervisor) takeChanges() changeBatch {
 	s.changeMu.Lock()
-	b := changeBatch{paths: s.changePaths, more: s.changeMore, n: s.changeN}
-	s.changePaths, s.changeMore, s.changeN = nil, false, 0
+	b := changeBatch{paths: s.changePaths, more: s.changeMore, n: s.changeN, away: s.changeAway}
+	s.changePaths, s.changeMore, s.changeN, s.changeAway = nil, false, 0, nil
 	s.changeMu.Unlock()
 	return b
 }

@@ -737,3 +737,41 @@ func TestReadyTimeoutWhileFilesChange(t *testing.T) {
 		t.Fatalf("Failure %+v, want a 502 saying the restart waits for the files (naming out/stream.log)", f)
 	}
 }
+
+// A change of a path that no longer exists (the temporary file of a save
+// renamed over the original) counts, but the log names the original; a
+// deleted file alone is still named.
+func TestChangedAwayNamesTheOriginal(t *testing.T) {
+	addr := freeAddr(t)
+	r := start(t, Config{Addr: addr, Command: helperCommand(t, "serve"), Debounce: 20 * time.Millisecond})
+	r.rec.waitReady(10 * time.Second)
+	r.ChangedAway("sedX1a2b")
+	r.Changed("app.py")
+	r.rec.waitReadyCall(10 * time.Second)
+	r.ChangedAway("old.py")
+	r.rec.waitReadyCall(10 * time.Second)
+	log := r.rec.logText()
+	for _, want := range []string{"info: restarting: app.py changed (+1 more)\n", "info: restarting: old.py changed\n"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+func TestNamedPath(t *testing.T) {
+	tests := []struct {
+		paths, away []string
+		want        string
+	}{
+		{nil, nil, ""},
+		{[]string{"a"}, nil, "a"},
+		{[]string{"tmp1", "a"}, []string{"tmp1"}, "a"},
+		{[]string{"gone"}, []string{"gone"}, "gone"},
+		{[]string{"x", "y"}, []string{"x", "y"}, "x"},
+	}
+	for _, tt := range tests {
+		if got := namedPath(tt.paths, tt.away); got != tt.want {
+			t.Errorf("namedPath(%q, %q) = %q, want %q", tt.paths, tt.away, got, tt.want)
+		}
+	}
+}

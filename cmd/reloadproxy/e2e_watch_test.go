@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -148,5 +150,41 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Quiet).serve_fore
 	}
 	if !regexp.MustCompile(`Serving, no newline yet\n\d\d:\d\d:\d\d reloadproxy: ready in `).MatchString(out) {
 		t.Fatalf("want the server's partial line, a newline, then the ready line:\n%s", out)
+	}
+}
+
+// TestE2ESaveThroughTempFileNamesTheFile: a save that writes a temporary
+// file and renames it over the original (sed -i, and editors that save
+// atomically) is logged under the file's name, not the temporary one's,
+// which no longer exists when the restart is logged.
+func TestE2ESaveThroughTempFileNamesTheFile(t *testing.T) {
+	python := pythonExe(t)
+	dir := t.TempDir()
+	writeProject(t, dir, map[string]string{"server.py": serverScript(python, "version 1")})
+	backend := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	p := startReloadproxy(t, dir, "LISTEN", backend, "--exec", python, "server.py")
+	p.waitOutput("ready in", 1, restartTimeout)
+	for i, save := range []func(){
+		func() {
+			if out, err := exec.Command("sed", "-i", "s/version 1/version 2/", filepath.Join(dir, "server.py")).CombinedOutput(); err != nil {
+				t.Fatalf("sed -i: %v: %s", err, out)
+			}
+		},
+		func() { // as an editor's atomic save: write beside, rename over
+			tmp := filepath.Join(dir, ".server.py.tmp-save")
+			if err := os.WriteFile(tmp, []byte(serverScript(python, "version 3")), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(tmp, filepath.Join(dir, "server.py")); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		save()
+		waitBody(t, p, p.url("/"), fmt.Sprintf("version %d", i+2), restartTimeout)
+		matchOutput(t, p, `reloadproxy: restarting: \S+ changed`, i+1, restartTimeout)
+	}
+	if n := strings.Count(p.out.String(), "reloadproxy: restarting: server.py changed"); n != 2 {
+		t.Errorf("%d restarts logged as server.py's, want 2:\n%s", n, p.out.String())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -512,7 +513,14 @@ func (a *app) changed(c inotify.Change) {
 	}
 	path := c.Path
 	if c.Op&inotify.Overflow != 0 {
-		path = "(too many changes at once: inotify queue overflowed)"
+		a.sup.Changed("(too many changes at once: inotify queue overflowed)")
+		return
+	}
+	if _, err := os.Lstat(filepath.Join(c.Root, filepath.FromSlash(path))); errors.Is(err, fs.ErrNotExist) {
+		// Deleted, or the temporary file of a save renamed over the
+		// original: the log names the original, which changed with it.
+		a.sup.ChangedAway(path)
+		return
 	}
 	a.sup.Changed(path)
 }
