@@ -17,7 +17,7 @@ func TestForwardedChain(t *testing.T) {
 		{"only claims: nothing", []string{"host=evil.example;proto=https"}, ""},
 		{"several fields are one list", []string{"for=a", "proto=https", "by=b"}, "for=a, by=b"},
 		{"quoted separators stay inside the value", []string{`for="[2001:db8::1]:80";host="a,b;proto=https"`}, `for="[2001:db8::1]:80"`},
-		{"an escaped quote does not end the value", []string{`for="a\";host=x", for=b`}, `for="a\";host=x", for=b`},
+		{"an escaped quote does not end the value", []string{`for="a\";host=x", for=b`}, "for=b"},
 		{"an unterminated quote swallows the rest", []string{`for=a, host="x, for=b`}, "for=a"},
 		{"a claim hidden in an unterminated quote does not pass", []string{`for="x;host=evil`, "for=b"}, "for=b"},
 		{"white space around pairs is dropped", []string{" for=a ;  by=b ,for=c "}, "for=a;by=b, for=c"},
@@ -25,6 +25,18 @@ func TestForwardedChain(t *testing.T) {
 		{"a value that is not a token goes", []string{"for=a b;by=c"}, "by=c"},
 		{"no equals sign goes", []string{"for;by=c"}, "by=c"},
 		{"empty elements and pairs", []string{",;, for=a;;"}, "for=a"},
+		// A value must be a node, so that no parser that searches the
+		// field for "host=" or "proto=" finds a client's.
+		{"a claim quoted inside for=", []string{`for="_x;host=evil.com"`}, ""},
+		{"a claim quoted inside by=", []string{`by="proto=https", for=a`}, "for=a"},
+		{"a claim behind an escaped quote", []string{`for="\";host=evil.com;x=\""`}, ""},
+		{"a comma inside a quoted value", []string{`for="a,host=evil.com"`}, ""},
+		{"quotes inside a value", []string{`for="a"b"c"`, `for="a" "b"`}, ""},
+		{"an empty quoted value", []string{`for=""`}, ""},
+		{"obs-text", []string{"for=\"\xff\""}, ""},
+		{"nodes pass", []string{`for="[2001:db8::1]:4711";by=_hidden, for=unknown, for="192.0.2.4:_p"`}, `for="[2001:db8::1]:4711";by=_hidden, for=unknown, for="192.0.2.4:_p"`},
+		{"unquoted colon is no token", []string{"for=192.0.2.4:80;by=b"}, "by=b"},
+		{"a parameter once per element", []string{"for=a;for=b;by=c;by=d, for=e"}, "for=a;by=c, for=e"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

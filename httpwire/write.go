@@ -374,7 +374,8 @@ func appendForwardedChain(dst []byte, fields []Field) []byte {
 			continue
 		}
 		v := f.Value
-		pairs := 0 // pairs appended in the current element
+		pairs := 0     // pairs appended in the current element
+		var seen uint8 // of forFor and forBy, in the current element
 		for i := 0; i <= len(v); i++ {
 			start := i
 			quoted, escaped := false, false
@@ -401,7 +402,9 @@ func appendForwardedChain(dst []byte, fields []Field) []byte {
 					break
 				}
 			}
-			if pair := trimOWS(v[start:i]); !quoted && keptForwardedPair(pair) {
+			pair := trimOWS(v[start:i])
+			if k := keptForwardedPair(pair); !quoted && k != 0 && seen&k == 0 {
+				seen |= k // a parameter appears once per element (RFC 7239 §4)
 				switch {
 				case pairs > 0:
 					dst = append(dst, ';')
@@ -414,34 +417,64 @@ func appendForwardedChain(dst []byte, fields []Field) []byte {
 				}
 			}
 			if i == len(v) || v[i] == ',' {
-				pairs = 0
+				pairs, seen = 0, 0
 			}
 		}
 	}
 	return dst
 }
 
-// keptForwardedPair reports whether a forwarded-pair (token "=" value,
-// the value a token or a quoted-string) is a for= or a by=.
-func keptForwardedPair(pair []byte) bool {
+// The forwarded-pairs a client's Forwarded element keeps.
+const (
+	forFor uint8 = 1 << iota
+	forBy
+)
+
+// keptForwardedPair reports which of forFor and forBy a forwarded-pair is,
+// or 0 for any other pair, or one whose value is not a node (RFC 7239 §6:
+// an IP address, "unknown" or an obfuscated "_name", with a port or not),
+// as a token or a quoted-string without escapes. A value that may hold
+// anything would let a client slip "host=evil.example" past the filter to
+// a parser that searches the field for it, as Spring's and Vert.x's do.
+func keptForwardedPair(pair []byte) uint8 {
 	eq := bytes.IndexByte(pair, '=')
-	if eq < 0 || !(EqualFold(pair[:eq], "for") || EqualFold(pair[:eq], "by")) {
-		return false
+	if eq < 0 {
+		return 0
+	}
+	var k uint8
+	switch name := pair[:eq]; {
+	case EqualFold(name, "for"):
+		k = forFor
+	case EqualFold(name, "by"):
+		k = forBy
+	default:
+		return 0
 	}
 	value := pair[eq+1:]
-	if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
-		return true // the scan saw its quotes balanced
+	quoted := len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"'
+	if quoted {
+		value = value[1 : len(value)-1]
 	}
 	if len(value) == 0 {
-		return false
+		return 0
 	}
 	for _, c := range value {
-		if !tokenTable[c] {
-			return false
+		if !nodeTable[c] || !quoted && !tokenTable[c] {
+			return 0
 		}
 	}
-	return true
+	return k
 }
+
+// nodeTable: the characters of an RFC 7239 §6 node (nodename, IPv6
+// brackets, the port, obfuscated names).
+var nodeTable = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || bytes.IndexByte([]byte("._-:[]"), b) >= 0
+	}
+	return t
+}()
 
 // appendJoined appends the values of every field of kind k, comma-separated
 // (RFC 9110 §5.3: several field lines are one list).
