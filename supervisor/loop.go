@@ -561,6 +561,7 @@ func (l *loop) stop() {
 	}
 	p.stopping = true
 	l.sendStop(p)
+	l.publish() // waiters that time out now describe a process stopping
 }
 
 func (l *loop) sendStop(p *process) {

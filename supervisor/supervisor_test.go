@@ -775,3 +775,22 @@ func TestNamedPath(t *testing.T) {
 		}
 	}
 }
+
+// While the old backend takes its time to stop (it ignores SIGTERM), a
+// waiter that times out is told that, not that the backend did not become
+// ready.
+func TestReadyTimeoutWhileOldProcessStops(t *testing.T) {
+	addr := freeAddr(t)
+	r := start(t, Config{Addr: addr, Command: helperCommand(t, "serve", "-ignoreterm"), ReadyTimeout: 300 * time.Millisecond,
+		StopSignal: syscall.SIGTERM, StopTimeout: 5 * time.Second, Debounce: 10 * time.Millisecond})
+	r.rec.waitReady(10 * time.Second)
+	r.Changed("app.py")
+	waitState(t, r, Killing, 5*time.Second)
+	rt, _, err := routeWithin(r.Supervisor, 5*time.Second)
+	if err != nil {
+		t.Fatal("Route did not return")
+	}
+	if f := rt.Failure; f == nil || f.Status != 502 || !strings.Contains(f.Title, "the old process has not exited yet") {
+		t.Fatalf("Failure %+v, want a 502 saying the old process has not exited yet", f)
+	}
+}
