@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -161,5 +162,45 @@ func TestE2ESecondCtrlCKillsEverything(t *testing.T) {
 	}
 	if found := markedProcs(mark); len(found) > 0 {
 		t.Errorf("processes started under reloadproxy survive it:\n%s\nreloadproxy's output:\n%s", strings.Join(found, "\n"), p.out)
+	}
+}
+
+// TestE2ESecondSignalWithStderrNotRead: when nobody reads reloadproxy's
+// stderr (a full pipe), its log lines block; a second Ctrl+C still kills
+// the server and exits.
+func TestE2ESecondSignalWithStderrNotRead(t *testing.T) {
+	python := pythonExe(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // never read
+	port := strconv.Itoa(freePort(t))
+	backend := strconv.Itoa(freePort(t))
+	// The server fills the pipe (64 KiB) as it starts, then serves.
+	server := `import http.server, os, sys
+sys.stderr.write("x" * 200000 + "\n")
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), http.server.SimpleHTTPRequestHandler).serve_forever()
+`
+	cmd := exec.Command(binary, "--livereload-port", "0", "127.0.0.1:"+port, backend, "--exec", python, "-c", server)
+	cmd.Dir = t.TempDir()
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	time.Sleep(time.Second) // the server starts and blocks on its output
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("reloadproxy still runs 10s after a second Ctrl+C, with its stderr not read")
 	}
 }

@@ -450,6 +450,7 @@ func (a *app) run() error {
 	term := watchTerminal()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	var stopping string // why, logged once the second signal is watched for
 wait:
 	for {
 		select {
@@ -464,10 +465,10 @@ wait:
 					a.log.Info("terminal closed (SIGHUP): still running, since SIGHUP was ignored at start (nohup)")
 					continue
 				}
-				a.log.Info("terminal closed (SIGHUP): stopping")
+				stopping = "terminal closed (SIGHUP): stopping"
 				break wait
 			}
-			a.log.Info("stopping (" + sig.String() + "); press Ctrl+C again to quit at once")
+			stopping = "stopping (" + sig.String() + "); press Ctrl+C again to quit at once"
 			break wait
 		case err := <-supDone:
 			supDone = nil
@@ -477,15 +478,30 @@ wait:
 			break wait
 		}
 	}
+	// Watched for before anything is logged: a log line blocks while
+	// nobody reads stderr (a full pipe), and the second signal must
+	// still end everything then. Its own line is written only if that
+	// does not block.
 	go func() {
 		for sig := range sigs {
 			if sig != syscall.SIGHUP {
-				a.log.Info("quitting at once (" + sig.String() + "): killing every process of the server")
+				logged := make(chan struct{})
+				go func() {
+					a.log.Info("quitting at once (" + sig.String() + "): killing every process of the server")
+					close(logged)
+				}()
 				a.sup.Kill()
+				select {
+				case <-logged:
+				case <-time.After(100 * time.Millisecond):
+				}
 				os.Exit(1)
 			}
 		}
 	}()
+	if stopping != "" {
+		a.log.Info(stopping)
+	}
 	a.closeListeners()
 	stop()
 	if supDone != nil {
