@@ -65,6 +65,23 @@ func etagListMatchesHow(list, etag []byte, strong bool) bool {
 	return false
 }
 
+// ifMatchFails evaluates If-Match (RFC 9110 §13.1.1), all its field lines
+// one list (§5.3): it fails unless "*" or a tag equal to etag under strong
+// comparison is in it. A nil etag (a listing) matches only "*".
+func ifMatchFails(req *httpwire.RequestHead, etag []byte) bool {
+	return !anyFieldLine(req, "If-Match", func(list []byte) bool { return etagListMatchesStrongly(list, etag) })
+}
+
+// anyFieldLine reports whether match holds for a field line of name.
+func anyFieldLine(req *httpwire.RequestHead, name string, match func([]byte) bool) bool {
+	for _, f := range req.Fields {
+		if httpwire.EqualFold(f.Name, name) && match(f.Value) {
+			return true
+		}
+	}
+	return false
+}
+
 // ifRangeMatches evaluates If-Range (RFC 9110 §13.1.5): an entity tag
 // must equal etag under strong comparison; a date must equal Last-Modified
 // exactly, and only counts when the file is at least a second older than

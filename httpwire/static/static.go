@@ -173,6 +173,11 @@ func (s *FileServer) Answer(dst []byte, r Request) Response {
 			if xf != nil {
 				xf.Close()
 			}
+			if a.req.Field("If-Match") != nil && ifMatchFails(a.req, nil) {
+				// A listing has no entity tag: only "*" matches it.
+				f.Close()
+				return a.error(dst, 412)
+			}
 			return a.listing(dst, root, f, real, urlPath)
 		}
 	}
@@ -222,28 +227,19 @@ func (a *answer) file(dst []byte, f *os.File, fi fs.FileInfo, base, real string)
 	// without it If-Unmodified-Since, then If-None-Match, and only without
 	// it If-Modified-Since.
 	failed := false
-	if im := req.Field("If-Match"); im != nil {
-		failed = !etagListMatchesStrongly(im, etag)
+	if req.Field("If-Match") != nil {
+		failed = ifMatchFails(req, etag)
 	} else if ius := req.Field("If-Unmodified-Since"); ius != nil {
 		if t, ok := httpwire.ParseHTTPDate(ius); ok && mod.Unix() > t.Unix() {
 			failed = true
 		}
 	}
 	if failed {
-		const msg = "412 precondition failed\n"
-		dst = a.statusLine(dst, 412)
-		dst = append(dst, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
-		dst = strconv.AppendInt(dst, int64(len(msg)), 10)
-		dst = append(dst, "\r\n"...)
-		dst = httpwire.AppendHeadEnd(dst, a.keep, req.Minor)
-		if !a.isHead {
-			dst = append(dst, msg...)
-		}
-		return Response{Head: dst, Keep: a.keep}
+		return a.error(dst, 412)
 	}
 	notModified := false
-	if inm := req.Field("If-None-Match"); inm != nil {
-		notModified = etagListMatches(inm, etag)
+	if req.Field("If-None-Match") != nil {
+		notModified = anyFieldLine(req, "If-None-Match", func(list []byte) bool { return etagListMatches(list, etag) })
 	} else if ims := req.Field("If-Modified-Since"); ims != nil && !lastModified.IsZero() {
 		if t, ok := httpwire.ParseHTTPDate(ims); ok && mod.Unix() <= t.Unix() {
 			notModified = true

@@ -452,6 +452,9 @@ func TestStaticConditional(t *testing.T) {
 		{"If-Unmodified-Since earlier", []string{"If-Unmodified-Since", staticMod.Add(-time.Hour).Format(http.TimeFormat)}, 412},
 		{"If-Unmodified-Since garbage is ignored", []string{"If-Unmodified-Since", "yesterday"}, 200},
 		{"If-Unmodified-Since ignored with If-Match", []string{"If-Match", etag, "If-Unmodified-Since", staticMod.Add(-time.Hour).Format(http.TimeFormat)}, 200},
+		// Several field lines are one list (RFC 9110 §5.3).
+		{"If-Match on two lines", []string{"If-Match", `"nope"`, "If-Match", etag}, 200},
+		{"If-None-Match on two lines", []string{"If-None-Match", `"nope"`, "If-None-Match", etag}, 304},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1017,6 +1020,20 @@ func TestStaticListingLinksAreServed(t *testing.T) {
 	for _, h := range hrefs {
 		if resp, _ := s.get(t, "GET", "/odd/"+h[1]); resp.StatusCode != 200 {
 			t.Errorf("link %q: status %d, want 200", h[1], resp.StatusCode)
+		}
+	}
+}
+
+// TestStaticListingPreconditions: a listing has no entity tag, so If-Match
+// fails on it unless it is "*".
+func TestStaticListingPreconditions(t *testing.T) {
+	s := startStatic(t)
+	for _, tt := range []struct {
+		ifMatch string
+		status  int
+	}{{`"nope"`, 412}, {"*", 200}} {
+		if resp, _ := s.get(t, "GET", "/files/", "If-Match", tt.ifMatch); resp.StatusCode != tt.status {
+			t.Errorf("If-Match %s on a listing: status %d, want %d", tt.ifMatch, resp.StatusCode, tt.status)
 		}
 	}
 }
