@@ -146,7 +146,7 @@ func (s *staticSite) get(t *testing.T, method, target string, hdr ...string) (*h
 		t.Fatal(err)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
+		req.Header.Add(hdr[i], hdr[i+1]) // a name given twice is two field lines
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
