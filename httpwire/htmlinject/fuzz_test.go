@@ -188,9 +188,10 @@ func FuzzInjector(f *testing.F) {
 // referenceInsertion returns where the tag goes in doc, found as the
 // Injector's doc says but by reading the whole document with lookahead
 // rather than byte by byte. It reads HTML the way the Injector does, which
-// is simpler than a browser: a comment ends at the first "-->" after
-// "<!--"; a quote anywhere in a <head>, raw text start tag or end tag
-// opens a quoted run; the attributes of other tags are not read.
+// is simpler than a browser: a comment is "<!-->", "<!--->", or ends at
+// the first "-->" or "--!>"; in a <head>, raw text start tag or end tag a
+// quote opens a quoted run where an attribute value starts (after '=' and
+// white space); the attributes of other tags are not read.
 func referenceInsertion(doc []byte) int {
 	ld := asciiLower(doc)
 	for i := 0; ; {
@@ -200,11 +201,25 @@ func referenceInsertion(doc []byte) int {
 		}
 		i += lt
 		if bytes.HasPrefix(ld[i:], []byte("<!--")) {
-			end := bytes.Index(ld[i+4:], []byte("-->"))
+			// "<!-->" and "<!--->" are whole comments; else the first
+			// "-->" or "--!>" ends one.
+			body := ld[i+4:]
+			switch {
+			case bytes.HasPrefix(body, []byte(">")):
+				i += 5
+				continue
+			case bytes.HasPrefix(body, []byte("->")):
+				i += 6
+				continue
+			}
+			end, endLen := bytes.Index(body, []byte("-->")), 3
+			if bang := bytes.Index(body, []byte("--!>")); bang >= 0 && (end < 0 || bang < end) {
+				end, endLen = bang, 4
+			}
 			if end < 0 {
 				return len(doc)
 			}
-			i += 4 + end + 3
+			i += 4 + end + endLen
 			continue
 		}
 		name := ""
@@ -277,16 +292,24 @@ func tagFollows(b []byte, name string) bool {
 // tagClose returns the index of the '>' that closes the tag whose name
 // ends at ld[from], skipping quoted runs, or len(ld).
 func tagClose(ld []byte, from int) int {
+	valueNext := false // after '=', before the value
 	for j := from; j < len(ld); j++ {
-		switch ld[j] {
-		case '"', '\'':
-			end := bytes.IndexByte(ld[j+1:], ld[j])
+		c := ld[j]
+		switch {
+		case c == '>':
+			return j
+		case valueNext && strings.IndexByte(" \t\n\r\f", c) >= 0:
+		case valueNext && (c == '"' || c == '\''):
+			end := bytes.IndexByte(ld[j+1:], c)
 			if end < 0 {
 				return len(ld)
 			}
 			j += 1 + end
-		case '>':
-			return j
+			valueNext = false
+		case c == '=':
+			valueNext = true
+		default:
+			valueNext = false
 		}
 	}
 	return len(ld)

@@ -25,9 +25,13 @@ type Injector struct {
 	state injectState
 	match int // bytes matched so far of "<head"/"<body" (in held), of raw, or of "script"
 	quote byte
-	held  [8]byte
-	nheld int
-	done  bool // the tag was emitted
+	// valueNext: in a tag, after '=' and before the value's first
+	// non-space byte, where a quote opens a quoted value (and nowhere
+	// else: <head x'> has no quoted run).
+	valueNext bool
+	held      [8]byte
+	nheld     int
+	done      bool // the tag was emitted
 
 	raw    string       // the raw text element being read, from rawTextElements
 	escape scriptEscape // where a script's content stands with respect to "<!--"
@@ -37,24 +41,27 @@ type Injector struct {
 type injectState uint8
 
 const (
-	injText        injectState = iota
-	injLT                      // after '<'
-	injName                    // matching "head" or "body" after '<'
-	injBang                    // after "<!"
-	injBangDash                // after "<!-"
-	injComment                 // inside <!-- ... -->
-	injCommentDash             // after "-" inside a comment
-	injCommentEnd              // after "--" inside a comment
-	injHeadAttrs               // inside <head ...>, up to its '>'
-	injRawName                 // matching a raw text element's name after '<'
-	injRawStartTag             // inside <script ...>, up to its '>'
-	injRawText                 // in a raw text element's content
-	injRawLT                   // after '<' in raw text
-	injRawEndName              // matching the element's name after "</"
-	injRawEndTag               // inside </script ...>, up to its '>'
-	injScriptBang              // after "<!" or "<!-" in a script
-	injScriptStart             // matching "script" after '<' in an escaped script
-	injPlaintext               // after <plaintext>: the rest is text
+	injText             injectState = iota
+	injLT                           // after '<'
+	injName                         // matching "head" or "body" after '<'
+	injBang                         // after "<!"
+	injBangDash                     // after "<!-"
+	injComment                      // inside <!-- ... -->
+	injCommentDash                  // after "-" inside a comment
+	injCommentEnd                   // after "--" inside a comment
+	injCommentStart                 // right after "<!--"
+	injCommentStartDash             // right after "<!---"
+	injCommentEndBang               // after "--!" inside a comment
+	injHeadAttrs                    // inside <head ...>, up to its '>'
+	injRawName                      // matching a raw text element's name after '<'
+	injRawStartTag                  // inside <script ...>, up to its '>'
+	injRawText                      // in a raw text element's content
+	injRawLT                        // after '<' in raw text
+	injRawEndName                   // matching the element's name after "</"
+	injRawEndTag                    // inside </script ...>, up to its '>'
+	injScriptBang                   // after "<!" or "<!-" in a script
+	injScriptStart                  // matching "script" after '<' in an escaped script
+	injPlaintext                    // after <plaintext>: the rest is text
 )
 
 // rawTextElements are the elements whose content the tokenizer reads as
@@ -188,7 +195,7 @@ func (j *Injector) Append(dst, p []byte) []byte {
 			}
 		case injBangDash:
 			if c == '-' {
-				j.state = injComment
+				j.state = injCommentStart
 			} else {
 				j.state = injText
 				i--
@@ -207,7 +214,39 @@ func (j *Injector) Append(dst, p []byte) []byte {
 			switch c {
 			case '>':
 				j.state = injText
+			case '!':
+				j.state = injCommentEndBang
 			case '-':
+			default:
+				j.state = injComment
+			}
+		// The comment's other ends in a browser (WHATWG HTML, the comment
+		// states): "<!-->" and "<!--->" are whole comments, and "--!>"
+		// ends one too.
+		case injCommentStart:
+			switch c {
+			case '-':
+				j.state = injCommentStartDash
+			case '>':
+				j.state = injText
+			default:
+				j.state = injComment
+			}
+		case injCommentStartDash:
+			switch c {
+			case '-':
+				j.state = injCommentEnd
+			case '>':
+				j.state = injText
+			default:
+				j.state = injComment
+			}
+		case injCommentEndBang:
+			switch c {
+			case '-':
+				j.state = injCommentDash
+			case '>':
+				j.state = injText
 			default:
 				j.state = injComment
 			}
@@ -349,12 +388,23 @@ func (j *Injector) tagEnds(c byte) bool {
 		if c == j.quote {
 			j.quote = 0
 		}
-	case c == '"' || c == '\'':
-		j.quote = c
 	case c == '>':
+		j.valueNext = false
 		return true
+	case j.valueNext && isSpace(c):
+	case j.valueNext && (c == '"' || c == '\''):
+		j.quote, j.valueNext = c, false
+	case c == '=':
+		j.valueNext = true
+	default:
+		j.valueNext = false
 	}
 	return false
+}
+
+// isSpace reports whether c is HTML's ASCII white space.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
 }
 
 // Finish ends the document, appending what was held back and, if no place

@@ -175,6 +175,20 @@ func TestInjectable(t *testing.T) {
 var rawTextTests = []struct {
 	name, in, want string
 }{
+	// A comment ends where a browser ends it: "<!-->", "<!--->" and
+	// "--!>" too (WHATWG HTML, the comment states).
+	{"abrupt empty comment", `<!--><script>x="-->";y="<body>"</script><body>`,
+		`<!--><script>x="-->";y="<body>"</script>` + testTag + `<body>`},
+	{"abrupt comment with a dash", `<!---><script>x="-->";y="<body>"</script><body>`,
+		`<!---><script>x="-->";y="<body>"</script>` + testTag + `<body>`},
+	{"comment ended by --!>", `<!-- a --!><script>x="-->";y="<body>"</script><body>`,
+		`<!-- a --!><script>x="-->";y="<body>"</script>` + testTag + `<body>`},
+	{"empty comment <!---->", `<!----><body>`, `<!---->` + testTag + `<body>`},
+	{"--! not followed by > goes on", `<!-- --!x <body> --><body>`, `<!-- --!x <body> -->` + testTag + `<body>`},
+	// A quote opens a quoted run only where an attribute value starts.
+	{"apostrophe in a head attribute name", `<head x'><script>a='>';</script>`, `<head x'>` + testTag + `<script>a='>';</script>`},
+	{"apostrophe inside an unquoted value", `<head data-a=it's><script>a='>';</script>`, `<head data-a=it's>` + testTag + `<script>a='>';</script>`},
+	{"quoted value after = and space", `<head data-a= "x>y"><p>`, `<head data-a= "x>y">` + testTag + `<p>`},
 	{"body in script", `<!doctype html><script>let t="<body>"</script><body>x</body>`,
 		`<!doctype html><script>let t="<body>"</script>` + testTag + `<body>x</body>`},
 	{"head in script after a comment", `<!-- <head> --><script>var s="<head>"</script><head>x`,
