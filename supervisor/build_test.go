@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -509,8 +510,48 @@ func TestBuildLoopWarned(t *testing.T) {
 	b.waitBuilds(builds+1, 5*time.Second)
 	r.rec.waitReadyCall(10 * time.Second)
 	log := r.rec.logText()
-	if n := strings.Count(log, "builds in a row were cancelled by a change of"); n != 1 ||
-		!strings.Contains(log, "warn: 3 builds in a row were cancelled by a change of out/app.py as they ran") {
+	if n := strings.Count(log, "builds in a row were cancelled by changes of"); n != 1 ||
+		!strings.Contains(log, "warn: 3 builds in a row were cancelled by changes of out/app.py as they ran") {
 		t.Errorf("%d build-loop warnings, want one for out/app.py:\n%s", n, log)
+	}
+}
+
+// Builds cancelled in a row by different files of one directory (a build
+// writing several files, or names that change each time, as webpack's
+// hot-update files) are reported with the directory; files of different
+// directories are not.
+func TestBuildLoopWarnedForADirectory(t *testing.T) {
+	b := newBuildDir(t, "v1")
+	cfg := b.config(t)
+	cfg.Debounce = 20 * time.Millisecond
+	var loops []string
+	var mu sync.Mutex
+	cfg.OnBuildLoop = func(path string, isDir bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		loops = append(loops, fmt.Sprintf("%s dir=%v", path, isDir))
+	}
+	r := start(t, cfg)
+	r.rec.waitReady(10 * time.Second)
+
+	b.write("sleep", "0.5")
+	builds := 1
+	cancelBy := func(path string) {
+		t.Helper()
+		builds++
+		b.waitBuilds(builds, 5*time.Second)
+		r.Changed(path)
+	}
+	r.Changed("src/a.go")
+	for _, p := range []string{"src/a.go", "lib/b.go", "src/c.go", "gen/main.1.hot-update.json", "gen/main.2.hot-update.json", "gen/main.3.hot-update.json"} {
+		cancelBy(p)
+	}
+	b.remove("sleep")
+	b.waitBuilds(builds+1, 5*time.Second)
+	r.rec.waitReadyCall(10 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(loops) != 1 || loops[0] != "gen dir=true" {
+		t.Errorf("OnBuildLoop calls %q, want one for the directory gen", loops)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"slices"
 	"sync"
 	"syscall"
@@ -152,11 +153,13 @@ type loop struct {
 	reported    map[string]bool   // paths passed to OnRestartLoop
 	ignoredGen  uint64            // a start's write was last ignored (and logged) in this generation
 
-	// The build-loop warning: the last builds were cancelled, cancelN of
-	// them in a row, by changes whose first path was cancelPath.
+	// The build-loop warning: the last cancelN builds in a row were
+	// cancelled by changes of cancelPath, or (cancelPath "") of paths in
+	// the directory cancelDir.
 	cancelPath   string
+	cancelDir    string
 	cancelN      int
-	cancelWarned map[string]bool // paths reported once
+	cancelWarned map[string]bool // paths and directories reported once
 
 	debounce, stopTimer, readyTimer, idleTimer, retryTimer *time.Timer
 }
@@ -957,27 +960,42 @@ func (l *loop) onBuild(m procMsg) {
 	l.advance()
 }
 
-// noteBuildCancel counts the builds that changes of path cancel in a row:
-// a build that writes into a watched directory cancels itself each time
-// (README, "Build step"), which looks like a developer typing but never
-// ends. The third in a row is reported once per path.
-func (l *loop) noteBuildCancel(path string) {
-	if path != l.cancelPath {
-		l.cancelPath, l.cancelN = path, 0
+// noteBuildCancel counts the builds that changes cancel in a row as they
+// run, by one path or by paths in one directory: a build that writes into
+// a watched directory cancels itself each time (README, "Build step"),
+// which looks like a developer typing but never ends. The third in a row
+// is reported once per path or directory.
+func (l *loop) noteBuildCancel(p string) {
+	dir := path.Dir(p)
+	switch {
+	case l.cancelN > 0 && p == l.cancelPath:
+		l.cancelN++
+	case l.cancelN > 0 && dir != "." && dir == l.cancelDir:
+		l.cancelN++
+		l.cancelPath = "" // several files of one directory
+	default:
+		l.cancelN, l.cancelPath, l.cancelDir = 1, p, dir
 	}
-	l.cancelN++
-	if l.cancelN != buildLoopCount || l.cancelWarned[path] {
+	name, isDir := l.cancelPath, false
+	if name == "" {
+		name, isDir = l.cancelDir, true
+	}
+	if l.cancelN != buildLoopCount || l.cancelWarned[name] {
 		return
 	}
 	if l.cancelWarned == nil {
 		l.cancelWarned = map[string]bool{}
 	}
-	l.cancelWarned[path] = true
+	l.cancelWarned[name] = true
 	if l.cfg.OnBuildLoop != nil {
-		l.cfg.OnBuildLoop(path)
+		l.cfg.OnBuildLoop(name, isDir)
 		return
 	}
-	l.cfg.Log.Warn(fmt.Sprintf("%d builds in a row were cancelled by a change of %s as they ran: if the build writes it, exclude it with -x", buildLoopCount, path))
+	what := name
+	if isDir {
+		what = "files in " + name
+	}
+	l.cfg.Log.Warn(fmt.Sprintf("%d builds in a row were cancelled by changes of %s as they ran: if the build writes them, exclude them with -x", buildLoopCount, what))
 }
 
 // buildLoopCount is how many builds in a row a path must cancel to be
@@ -987,7 +1005,7 @@ const buildLoopCount = 3
 // buildDone handles the result of a build that ran to its end.
 func (l *loop) buildDone(b *process, m procMsg) {
 	cfg := l.cfg
-	l.cancelPath, l.cancelN = "", 0
+	l.cancelPath, l.cancelDir, l.cancelN = "", "", 0
 	var d time.Duration
 	if m.startErr == nil {
 		d = time.Since(b.startedAt)

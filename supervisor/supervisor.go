@@ -208,11 +208,12 @@ type Config struct {
 	// no second call). Without the hook, the supervisor logs a warning
 	// itself. See loop.go, "The restart-loop guard".
 	OnRestartLoop func(path string)
-	// OnBuildLoop is called once per path when changes of it cancelled
-	// three builds in a row as they ran: the build probably writes it, in
-	// a watched directory. Nothing else changes: the next build still
-	// runs. Without the hook, the supervisor logs a warning itself.
-	OnBuildLoop func(path string)
+	// OnBuildLoop is called once per path (or directory, isDir) when
+	// changes of it (of files in it) cancelled three builds in a row as
+	// they ran: the build probably writes there, in a watched directory.
+	// Nothing else changes: the next build still runs. Without the hook,
+	// the supervisor logs a warning itself.
+	OnBuildLoop func(path string, isDir bool)
 }
 
 // ReloadReason says why OnReady was called.

@@ -276,7 +276,7 @@ func (a *app) newSupervisor() error {
 			a.hub.BuildFailed(ws.BuildFailure{Command: f.Command, Exit: f.Exit, Output: f.Output})
 		},
 		OnRestartLoop: func(path string) { a.log.Warn(restartLoopWarning(path)) },
-		OnBuildLoop:   func(path string) { a.log.Warn(buildLoopWarning(path)) },
+		OnBuildLoop:   func(path string, isDir bool) { a.log.Warn(buildLoopWarning(path, isDir)) },
 	})
 	if err != nil {
 		return err
@@ -293,11 +293,15 @@ func restartLoopWarning(path string) string {
 		"If your server writes it, exclude it: -x %s", path, shellQuote(globEscape(path)))
 }
 
-// buildLoopWarning is the warning for a path whose changes cancelled
-// three builds in a row: the build probably writes it, into a watched
-// directory, and will cancel itself each time. It suggests the -x for the
-// path, and for its directory, where a build writes its other output too.
-func buildLoopWarning(path string) string {
+// buildLoopWarning is the warning for a path (or a directory, isDir)
+// whose changes cancelled three builds in a row: the build probably writes
+// there, into a watched directory, and will cancel itself each time. For a
+// path it suggests the -x for the path, and for its directory, where a
+// build writes its other output too.
+func buildLoopWarning(path string, isDir bool) string {
+	if isDir {
+		return fmt.Sprintf("files in %s changed as the build ran, cancelling 3 builds in a row. If the build writes them, exclude the directory: -x %s", path, shellQuote(globEscape(path)))
+	}
 	msg := fmt.Sprintf("%s changed as the build ran, cancelling 3 builds in a row. If the build writes it, exclude it: -x %s", path, shellQuote(globEscape(path)))
 	if dir := filepath.Dir(path); dir != "." && dir != "/" {
 		msg += fmt.Sprintf(" (or its directory: -x %s)", shellQuote(globEscape(dir)))

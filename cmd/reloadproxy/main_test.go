@@ -102,7 +102,7 @@ func TestBuildLoopWarning(t *testing.T) {
 	}
 	suggestion := regexp.MustCompile(`-x ('(?:[^']|'\\'')*')`)
 	for _, tt := range tests {
-		msg := buildLoopWarning(tt.path)
+		msg := buildLoopWarning(tt.path, false)
 		if tt.wantWords != "" && !strings.Contains(msg, tt.wantWords) {
 			t.Errorf("buildLoopWarning(%q) = %q, want it to contain %q", tt.path, msg, tt.wantWords)
 		}
@@ -117,5 +117,8 @@ func TestBuildLoopWarning(t *testing.T) {
 		if strings.Join(got, "|") != strings.Join(tt.globs, "|") {
 			t.Errorf("buildLoopWarning(%q) = %q: sh reads the suggestions as %q, want %q", tt.path, msg, got, tt.globs)
 		}
+	}
+	if msg := buildLoopWarning("src/gen", true); !strings.Contains(msg, "files in src/gen changed") || !strings.HasSuffix(msg, "exclude the directory: -x 'src/gen'") {
+		t.Errorf("buildLoopWarning for a directory = %q", msg)
 	}
 }
