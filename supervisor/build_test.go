@@ -484,31 +484,38 @@ func TestReadyTimeoutDuringBuild(t *testing.T) {
 	}
 }
 
-// A path whose changes cancel three builds in a row as they run (a build
-// that writes into a watched directory) is reported once; other paths'
-// cancels in between start the count again.
-func TestBuildLoopWarned(t *testing.T) {
+// cancelBuildsBy runs a backend whose builds sleep and cancels one build
+// after another, each by a change of the next path made while it sleeps;
+// then it lets a build finish and waits for the backend. hook, if not nil,
+// is Config.OnBuildLoop. It returns the run, to read its log.
+func cancelBuildsBy(t *testing.T, hook func(path string, isDir bool), paths ...string) *running {
+	t.Helper()
 	b := newBuildDir(t, "v1")
 	cfg := b.config(t)
 	cfg.Debounce = 20 * time.Millisecond
+	cfg.OnBuildLoop = hook
 	r := start(t, cfg)
 	r.rec.waitReady(10 * time.Second)
 
 	b.write("sleep", "0.5")
-	builds := 1
-	cancelBy := func(path string) {
-		t.Helper()
-		builds++
+	r.Changed(paths[0]) // starts the first build to cancel
+	builds := 2
+	for _, p := range paths[1:] {
 		b.waitBuilds(builds, 5*time.Second)
-		r.Changed(path) // while that build sleeps
-	}
-	r.Changed("src/a.go")
-	for _, p := range []string{"out/app.py", "out/app.py", "src/a.go", "out/app.py", "out/app.py", "out/app.py", "out/app.py"} {
-		cancelBy(p)
+		r.Changed(p) // while that build sleeps
+		builds++
 	}
 	b.remove("sleep")
-	b.waitBuilds(builds+1, 5*time.Second)
+	b.waitBuilds(builds, 5*time.Second)
 	r.rec.waitReadyCall(10 * time.Second)
+	return r
+}
+
+// A path whose changes cancel three builds in a row as they run (a build
+// that writes into a watched directory) is reported once; other paths'
+// cancels in between start the count again.
+func TestBuildLoopWarned(t *testing.T) {
+	r := cancelBuildsBy(t, nil, "src/a.go", "out/app.py", "out/app.py", "src/a.go", "out/app.py", "out/app.py", "out/app.py", "out/app.py")
 	log := r.rec.logText()
 	if n := strings.Count(log, "builds in a row were cancelled by changes of"); n != 1 ||
 		!strings.Contains(log, "warn: 3 builds in a row were cancelled by changes of out/app.py as they ran") {
@@ -521,34 +528,13 @@ func TestBuildLoopWarned(t *testing.T) {
 // hot-update files) are reported with the directory; files of different
 // directories are not.
 func TestBuildLoopWarnedForADirectory(t *testing.T) {
-	b := newBuildDir(t, "v1")
-	cfg := b.config(t)
-	cfg.Debounce = 20 * time.Millisecond
 	var loops []string
 	var mu sync.Mutex
-	cfg.OnBuildLoop = func(path string, isDir bool) {
+	cancelBuildsBy(t, func(path string, isDir bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		loops = append(loops, fmt.Sprintf("%s dir=%v", path, isDir))
-	}
-	r := start(t, cfg)
-	r.rec.waitReady(10 * time.Second)
-
-	b.write("sleep", "0.5")
-	builds := 1
-	cancelBy := func(path string) {
-		t.Helper()
-		builds++
-		b.waitBuilds(builds, 5*time.Second)
-		r.Changed(path)
-	}
-	r.Changed("src/a.go")
-	for _, p := range []string{"src/a.go", "lib/b.go", "src/c.go", "gen/main.1.hot-update.json", "gen/main.2.hot-update.json", "gen/main.3.hot-update.json"} {
-		cancelBy(p)
-	}
-	b.remove("sleep")
-	b.waitBuilds(builds+1, 5*time.Second)
-	r.rec.waitReadyCall(10 * time.Second)
+	}, "src/a.go", "src/a.go", "lib/b.go", "src/c.go", "gen/main.1.hot-update.json", "gen/main.2.hot-update.json", "gen/main.3.hot-update.json")
 	mu.Lock()
 	defer mu.Unlock()
 	if len(loops) != 1 || loops[0] != "gen dir=true" {
