@@ -368,7 +368,7 @@ func checkTarget(t, method []byte) error {
 func checkAuthority(rest []byte) error {
 	end := len(rest)
 	for k, c := range rest {
-		if c == '/' || c == '?' || c == '#' {
+		if c == '/' || c == '?' {
 			end = k
 			break
 		}

@@ -1,15 +1,17 @@
 package static
 
 import (
+	"bytes"
 	"path"
 	"strings"
 
 	"reloadproxy/httpwire"
 )
 
-// parseFileTarget turns a request target into a clean URL path ("/" or
-// "/a/b", decoded), the raw query, and whether the path ended in a slash.
-// status is non-zero when the target is refused.
+// parseFileTarget turns a request target, as RequestHead.Parse leaves it
+// (without a fragment), into a clean URL path ("/" or "/a/b", decoded),
+// the raw query, and whether the path ended in a slash. status is non-zero
+// when the target is refused.
 func parseFileTarget(t []byte) (urlPath string, query []byte, slash bool, status int) {
 	if len(t) > 0 && t[0] != '/' {
 		// absolute-form (RFC 9112 §3.2.2): drop scheme and authority.
@@ -22,26 +24,14 @@ func parseFileTarget(t []byte) (urlPath string, query []byte, slash bool, status
 		default:
 			return "", nil, false, 400
 		}
-		for i < len(t) && t[i] != '/' && t[i] != '?' && t[i] != '#' {
+		for i < len(t) && t[i] != '/' && t[i] != '?' {
 			i++
 		}
 		t = t[i:]
 	}
 	p := t
-	for i, b := range t {
-		if b == '?' || b == '#' {
-			p = t[:i]
-			if b == '?' {
-				query = t[i+1:]
-				for j, q := range query {
-					if q == '#' {
-						query = query[:j]
-						break
-					}
-				}
-			}
-			break
-		}
+	if i := bytes.IndexByte(t, '?'); i >= 0 {
+		p, query = t[:i], t[i+1:]
 	}
 	if len(p) == 0 {
 		return "/", query, true, 0
